@@ -1,0 +1,1 @@
+"""landkit: county land-data toolkit."""
