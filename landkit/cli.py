@@ -1,0 +1,78 @@
+"""The ``landkit`` command line: a thin layer over the library.
+
+Exit codes: 0 all good; 1 bad input or failed run (a Chinese message says what and where).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+import click
+
+from .errors import LandkitError
+
+
+def _console():
+    from rich.console import Console
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="landkit")
+def cli():
+    """landkit：县级自然资源局土地数据分析（读取、质检、卫片、永农、存量盘点、报告）。"""
+
+
+@cli.command()
+@click.argument("county_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查结果")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="附加的配置文件（TOML），覆盖文件夹中的 landkit.toml")
+def check(county_dir, as_json, config_file):
+    """检查一个县的数据文件夹：图层、编码、坐标系和质检结果（不做分析）。
+
+    数据可用（允许有警告）时退出码为 0，不可用时为 1。
+    """
+    from .io.county import read_county
+    from .render.check import check_dict, print_check
+    county = read_county(county_dir, config_file, errors="collect")
+    if as_json:
+        click.echo(json.dumps(check_dict(county), ensure_ascii=False, indent=2, default=str))
+    else:
+        print_check(county, _console())
+    sys.exit(0 if county.usable else 1)
+
+
+def main(argv=None):
+    """Entry point: run the CLI, turning every error into a Chinese message and exit 1."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("已中止。", err=True)
+        sys.exit(1)
+    except click.exceptions.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code if e.exit_code else 1)
+    except LandkitError as e:
+        _fail(str(e))
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("已中止。", err=True)
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 — never a bare traceback for a bureau user
+        if "LANDKIT_DEBUG" in __import__("os").environ:
+            traceback.print_exc()
+        _fail(f"程序内部错误（{type(e).__name__}: {e}）。请把此信息和数据情况反馈给开发者；"
+              "设置环境变量 LANDKIT_DEBUG=1 可显示详细信息")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""A county: its standardised layers, metadata and QA findings, read from one folder."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS
+
+from ..config import ROLES, Config, load_config
+from ..errors import InputError
+from ..qa import Finding, QAReport, check_dltb, check_duplicate_ids, check_self_overlap
+from .crs import datum_family, working_crs_for
+from .discover import Candidate, assign_roles, scan_folder
+from .fields import ID_FIELDS, ROLE_NAMES
+from .read import LayerSource, load_layer
+
+AREA_COL = "lk_area_m2"    # computed CGCS2000 ellipsoidal area of each feature, m²
+
+
+@dataclass
+class County:
+    """A county's data, standardised. Layers are GeoDataFrames in one projected CRS, or None.
+
+    Every layer has ``lk_fid`` (the feature's number in its source file) and
+    ``lk_area_m2`` (its computed CGCS2000 ellipsoidal area, m²).
+    """
+
+    path: Path
+    name: str | None
+    adcode: str | None
+    year: int | None
+    as_of: dt.date | None
+    crs: CRS | None
+    config: Config
+    qa: QAReport
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    sources: dict[str, LayerSource] = field(default_factory=dict)
+    imagery: Path | None = None
+
+    def __getattr__(self, name):
+        if name in ROLES:
+            return self.layers.get(name)
+        raise AttributeError(name)
+
+    @property
+    def usable(self) -> bool:
+        return self.qa.usable
+
+    def layer_table(self) -> list[dict]:
+        """One row per role: file, layer, features, encoding, CRS decision (for display)."""
+        rows = []
+        for role in ROLES:
+            src = self.sources.get(role)
+            rows.append({
+                "role": role, "名称": ROLE_NAMES[role],
+                "文件": src.display if src else None,
+                "要素数": len(self.layers[role]) if role in self.layers else None,
+                "原要素数": src.feature_count if src else None,
+                "编码": str(src.encoding) if src and src.encoding else None,
+                "坐标系": src.crs.label if src and src.crs else None,
+                "坐标系依据": src.crs.detail if src and src.crs else None,
+            })
+        return rows
+
+    def __repr__(self) -> str:
+        have = ", ".join(f"{r}={len(g)}" for r, g in self.layers.items())
+        return (f"County({self.name or '?'} {self.adcode or ''}, year={self.year}, "
+                f"crs=EPSG:{self.crs.to_epsg() if self.crs else None}, {have}; "
+                f"QA: {len(self.qa.errors)} errors, {len(self.qa.warnings)} warnings)")
+
+
+def _meta_from_folder(folder: Path) -> tuple[str | None, str | None]:
+    m = re.match(r"^(\d{6})[_\-\s]*(.*)$", folder.name)
+    if m:
+        return (m.group(2) or None), m.group(1)
+    return folder.name, None
+
+
+def _configured_candidates(folder: Path, cfg: Config) -> dict[str, Candidate | None]:
+    out = {}
+    for role, spec in (cfg.data.get("layers") or {}).items():
+        if spec is False or spec == "":
+            out[role] = None
+            continue
+        if isinstance(spec, str):
+            p, layer = spec, None
+        elif isinstance(spec, dict) and "path" in spec:
+            p, layer = spec["path"], spec.get("layer")
+        else:
+            raise InputError(f"landkit.toml [layers] {role} 应为路径字符串或 {{path=..., layer=...}}",
+                             file=folder / "landkit.toml")
+        path = Path(p) if Path(p).is_absolute() else folder / p
+        if not path.exists():
+            raise InputError(f"landkit.toml 中为 {role} 指定的文件不存在", file=path)
+        out[role] = Candidate(path, layer, layer or path.stem, None)
+    return out
+
+
+def read_county(path, config=None, *, errors: str = "raise") -> County:
+    """Read a county folder into a :class:`County`.
+
+    Parameters
+    ----------
+    path : the county folder (shapefiles, GeoPackages, FileGDBs, GeoJSON; optional landkit.toml)
+    config : extra configuration applied on top of the folder's landkit.toml
+        (a Config, a dict or a TOML path)
+    errors : "raise" stops at the first unusable layer with :class:`landkit.errors.InputError`;
+        "collect" records it as an error finding and goes on (what ``landkit check`` uses).
+    """
+    folder = Path(path)
+    cfg = load_config(folder if folder.is_dir() else None, config)
+    qa = QAReport()
+    cands, rasters, problems = scan_folder(folder)
+    for p in problems:
+        _fail(qa, errors, InputError(p, file=folder))
+    chosen, notes = assign_roles(cands)
+    chosen.update(_configured_candidates(folder, cfg))
+    chosen = {r: c for r, c in chosen.items() if c is not None}
+    for n in notes:
+        qa.add(Finding("info", "layer_choice", n))
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    sources: dict[str, LayerSource] = {}
+    hint_crs = CRS.from_user_input(cfg.county["crs"]) if cfg.county.get("crs") else None
+    enc_cfg = cfg.data.get("encoding") or {}
+    for role in sorted(chosen, key=lambda r: (r != "dltb", ROLES.index(r))):
+        c = chosen[role]
+        try:
+            gdf, src, findings = load_layer(c.path, c.layer, role, config=cfg, hint_crs=hint_crs,
+                                            encoding_override=enc_cfg.get(c.path.name))
+        except InputError as e:
+            _fail(qa, errors, e, role)
+            continue
+        layers[role], sources[role] = gdf, src
+        qa.add(findings)
+        if hint_crs is None and src.crs.crs.is_projected:
+            hint_crs = src.crs.crs
+
+    if "dltb" not in layers and not any(f.layer == "dltb" and f.level == "error" for f in qa.findings):
+        _fail(qa, errors, InputError("没有找到地类图斑（DLTB）图层：文件名或图层名应含 DLTB 或“地类图斑”，"
+                                     "或在 landkit.toml 的 [layers] 中写明 dltb = \"文件名\"", file=folder), "dltb")
+
+    # one projected working CRS
+    work = _working_crs(cfg, layers)
+    for role, gdf in list(layers.items()):
+        if work is not None and not gdf.crs.equals(work):
+            fam_from, fam_to = datum_family(gdf.crs), datum_family(work)
+            layers[role] = gdf.to_crs(work)
+            qa.add(Finding("info", "reprojected", f"{ROLE_NAMES[role]}由 {_crs_label(gdf.crs)} 转换到 {_crs_label(work)}",
+                           role, str(sources[role].path)))
+            if fam_from != fam_to and {fam_from, fam_to} - {"CGCS2000", "WGS84"}:
+                qa.add(Finding("warning", "datum_shift",
+                               f"{ROLE_NAMES[role]}为 {fam_from} 坐标系，与 {fam_to} 之间没有转换参数，按经纬度直接对应转换，"
+                               "位置误差可达数十米；请用本地转换参数转换后再分析", role, str(sources[role].path)))
+
+    # areas and QA
+    from ..standards.area import ellipsoidal_area
+    for role, gdf in layers.items():
+        gdf[AREA_COL] = ellipsoidal_area(gdf.geometry)
+    name, adcode = _meta_from_folder(folder)
+    cc = cfg.county
+    adcode = cc.get("adcode") or adcode
+    if "dltb" in layers:
+        d = layers["dltb"]
+        if adcode is None and "ZLDWDM" in d.columns:
+            pref = d["ZLDWDM"].dropna().str[:6]
+            if len(pref):
+                adcode = str(pref.mode().iloc[0])
+        qa.add(check_dltb(d, d[AREA_COL].to_numpy(), cfg, adcode=adcode, file=sources["dltb"].path))
+    if "yjjbnt" in layers:
+        qa.add(check_self_overlap(layers["yjjbnt"], "yjjbnt", cfg.sliver_m2, str(sources["yjjbnt"].path), "永久基本农田"))
+    for role in ("patches", "approvals", "supply", "parcels", "townships"):
+        if role in layers:
+            qa.add(check_duplicate_ids(layers[role], ID_FIELDS[role], role, str(sources[role].path)))
+    _check_extent(layers, sources, qa)
+
+    year = cc.get("year")
+    as_of = cc.get("as_of")
+    if year is None and as_of is not None:
+        year = as_of.year
+    if as_of is None and year is not None:
+        as_of = dt.date(int(year), 12, 31)
+    imagery = None
+    if cfg.get("report", "imagery"):
+        imagery = folder / cfg.get("report", "imagery")
+    elif rasters:
+        imagery = rasters[0]
+    return County(folder, cc.get("name") or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery)
+
+
+def _fail(qa: QAReport, errors: str, e: InputError, role: str | None = None) -> None:
+    if errors == "raise":
+        raise e
+    qa.add(Finding("error", "unreadable", e.message, role, e.file, e.field,
+                   [e.feature] if e.feature is not None else []))
+
+
+def _crs_label(crs: CRS) -> str:
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code else crs.name
+
+
+def _working_crs(cfg: Config, layers) -> CRS | None:
+    if cfg.county.get("crs"):
+        return CRS.from_user_input(cfg.county["crs"])
+    order = ["dltb"] + [r for r in ROLES if r != "dltb"]
+    for role in order:
+        if role in layers and layers[role].crs.is_projected and datum_family(layers[role].crs) == "CGCS2000":
+            return layers[role].crs
+    for role in order:
+        if role in layers and layers[role].crs.is_projected:
+            return layers[role].crs
+    for role in order:
+        if role in layers:
+            lon = float(np.mean(layers[role].total_bounds[[0, 2]]))
+            return working_crs_for(lon)
+    return None
+
+
+def _check_extent(layers, sources, qa: QAReport) -> None:
+    """Warn about layers that lie entirely outside the DLTB's extent (wrong county or CRS)."""
+    if "dltb" not in layers:
+        return
+    import shapely
+    ref = shapely.box(*layers["dltb"].total_bounds).buffer(1000)
+    for role, gdf in layers.items():
+        if role == "dltb":
+            continue
+        if not shapely.intersects(ref, shapely.box(*gdf.total_bounds)):
+            qa.add(Finding("warning", "outside_county",
+                           f"{ROLE_NAMES[role]}完全位于地类图斑范围之外，可能是其他县的数据或坐标系有误",
+                           role, str(sources[role].path)))

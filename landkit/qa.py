@@ -1,0 +1,207 @@
+"""Data-quality findings and the checks run when a county is read.
+
+A :class:`Finding` has a level: ``error`` (the county cannot be used as it is),
+``warning`` (usable, but a person should look), ``info`` (what was decided). Findings name
+the layer, file, field and features (ids) concerned, in Chinese.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
+
+import numpy as np
+import pandas as pd
+
+MAX_LISTED = 50   # feature ids kept per finding (the count is always exact)
+
+LEVEL_NAMES = {"error": "错误", "warning": "警告", "info": "说明"}
+
+
+@dataclass
+class Finding:
+    level: str                  # error | warning | info
+    code: str                   # machine-readable kind, e.g. "dlbm_unknown"
+    message: str                # Chinese
+    layer: str | None = None    # role
+    file: str | None = None
+    field: str | None = None
+    features: list = dc_field(default_factory=list)
+    count: int | None = None    # affected features; defaults to len(features)
+
+    def __post_init__(self):
+        feats = [str(f) for f in self.features]
+        if self.count is None:
+            self.count = len(feats) if feats else None
+        self.features = feats[:MAX_LISTED]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class QAReport:
+    findings: list[Finding] = dc_field(default_factory=list)
+
+    def add(self, f: Finding | list[Finding]) -> None:
+        if isinstance(f, list):
+            self.findings.extend(f)
+        else:
+            self.findings.append(f)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    @property
+    def usable(self) -> bool:
+        return not self.errors
+
+    def by_code(self, code: str) -> list[Finding]:
+        return [f for f in self.findings if f.code == code]
+
+    def to_dict(self) -> dict:
+        return {"usable": self.usable, "error_count": len(self.errors),
+                "warning_count": len(self.warnings),
+                "findings": [f.to_dict() for f in self.findings]}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([f.to_dict() for f in self.findings],
+                            columns=["level", "code", "message", "layer", "file", "field", "features", "count"])
+
+
+def _ids(gdf, mask, role) -> list:
+    from .io.fields import ID_FIELDS
+    idf = ID_FIELDS.get(role)
+    sub = gdf.loc[np.asarray(mask)]
+    if idf and idf in sub.columns:
+        lab = sub[idf].astype("string")
+        fid = "FID " + sub["lk_fid"].astype(str)
+        return lab.where(lab.notna() & (lab.str.strip() != ""), fid).tolist()
+    return ("FID " + sub["lk_fid"].astype(str)).tolist()
+
+
+def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, file=None) -> list[Finding]:
+    """QA of 地类图斑 (DOMAIN.md R4–R6): codes, 田坎, areas, ids."""
+    from .standards.codes import CULTIVATED, DLBM_TABLE, QSXZ_NAMES, is_valid_unit_code
+    out: list[Finding] = []
+    role = "dltb"
+    f = str(file) if file else None
+
+    dlbm = gdf["DLBM"]
+    unknown = ~dlbm.isin(list(DLBM_TABLE))
+    if unknown.any():
+        vals = sorted({str(v) for v in dlbm[unknown]})
+        out.append(Finding("warning", "dlbm_unknown",
+                           f"{int(unknown.sum())} 个图斑的地类编码不在三调工作分类中：{'、'.join(vals[:20])}",
+                           role, f, "DLBM", _ids(gdf, unknown, role), int(unknown.sum())))
+    if "QSXZ" in gdf.columns:
+        q = gdf["QSXZ"]
+        bad = q.notna() & ~q.isin(list(QSXZ_NAMES))
+        missing = q.isna()
+        if bad.any():
+            vals = sorted({str(v) for v in q[bad]})
+            out.append(Finding("warning", "qsxz_invalid", f"{int(bad.sum())} 个图斑的权属性质代码无效：{'、'.join(vals[:20])}",
+                               role, f, "QSXZ", _ids(gdf, bad, role), int(bad.sum())))
+        if missing.any():
+            out.append(Finding("warning", "qsxz_missing", f"{int(missing.sum())} 个图斑缺少权属性质",
+                               role, f, "QSXZ", _ids(gdf, missing, role), int(missing.sum())))
+    z = gdf["ZLDWDM"]
+    badz = ~z.map(is_valid_unit_code).astype(bool)
+    if badz.any():
+        out.append(Finding("warning", "zldwdm_invalid", f"{int(badz.sum())} 个图斑的坐落单位代码不是19位数字",
+                           role, f, "ZLDWDM", _ids(gdf, badz, role), int(badz.sum())))
+    if adcode:
+        other = ~badz & (z.str[:6] != str(adcode))
+        if other.any():
+            out.append(Finding("warning", "zldwdm_other_county",
+                               f"{int(other.sum())} 个图斑的坐落单位代码不属于本县（{adcode}）",
+                               role, f, "ZLDWDM", _ids(gdf, other, role), int(other.sum())))
+
+    is_gd = dlbm.isin(list(CULTIVATED))
+    if "KCXS" in gdf.columns:
+        k = gdf["KCXS"]
+        out_range = k.notna() & ((k < 0) | (k >= 1))
+        if out_range.any():
+            out.append(Finding("warning", "kcxs_range",
+                               f"{int(out_range.sum())} 个图斑的扣除地类系数不在 [0, 1) 内，计算净面积时按 0 处理",
+                               role, f, "KCXS", _ids(gdf, out_range, role), int(out_range.sum())))
+        nongd = k.notna() & (k > 0) & ~is_gd
+        if nongd.any():
+            out.append(Finding("warning", "kcxs_not_cultivated",
+                               f"{int(nongd.sum())} 个非耕地图斑有扣除地类系数（田坎系数只用于耕地）",
+                               role, f, "KCXS", _ids(gdf, nongd, role), int(nongd.sum())))
+        if "KCDLBM" in gdf.columns:
+            kc = gdf["KCDLBM"]
+            badk = k.notna() & (k > 0) & is_gd & (kc != "1203")
+            if badk.any():
+                out.append(Finding("warning", "kcdlbm_invalid",
+                                   f"{int(badk.sum())} 个耕地图斑有扣除系数但扣除地类编码不是 1203（田坎）",
+                                   role, f, "KCDLBM", _ids(gdf, badk, role), int(badk.sum())))
+    else:
+        out.append(Finding("warning", "kcxs_missing", "地类图斑没有扣除地类系数 KCXS，田坎按 0 计",
+                           role, f, "KCXS"))
+
+    tbmj = gdf["TBMJ"] if "TBMJ" in gdf.columns else None
+    if tbmj is not None:
+        if {"KCMJ", "TBDLMJ"} <= set(gdf.columns):
+            diff = (tbmj - gdf["KCMJ"] - gdf["TBDLMJ"]).abs()
+            bad = diff > 0.015
+            if bad.any():
+                out.append(Finding("warning", "tbdlmj_mismatch",
+                                   f"{int(bad.sum())} 个图斑的 TBDLMJ ≠ TBMJ − KCMJ",
+                                   role, f, "TBDLMJ", _ids(gdf, bad, role), int(bad.sum())))
+        rel = float(config.get("area", "tbmj_rel_tolerance", 0.001))
+        absm = float(config.get("area", "tbmj_abs_tolerance_m2", 1.0))
+        d = (tbmj.to_numpy(dtype="float64") - area_m2)
+        bad = np.isfinite(d) & (np.abs(d) > absm) & (np.abs(d) > rel * area_m2)
+        if bad.any():
+            out.append(Finding("warning", "tbmj_mismatch",
+                               f"{int(bad.sum())} 个图斑的图斑面积 TBMJ 与计算的椭球面积相差超过 {rel:.1%} 且超过 {absm:g} m²",
+                               role, f, "TBMJ", _ids(gdf, bad, role), int(bad.sum())))
+        miss = tbmj.isna()
+        if miss.any():
+            out.append(Finding("warning", "tbmj_missing", f"{int(miss.sum())} 个图斑缺少图斑面积 TBMJ，以计算的椭球面积代替",
+                               role, f, "TBMJ", _ids(gdf, miss, role), int(miss.sum())))
+    else:
+        out.append(Finding("info", "tbmj_absent", "地类图斑没有 TBMJ 字段，使用计算的椭球面积", role, f, "TBMJ"))
+    out += check_duplicate_ids(gdf, "BSM", role, f)
+    return out
+
+
+def check_duplicate_ids(gdf, idf: str, role: str, file=None) -> list[Finding]:
+    if idf not in gdf.columns:
+        return []
+    v = gdf[idf]
+    dup = v.notna() & v.duplicated(keep=False)
+    if not dup.any():
+        return []
+    vals = sorted({str(x) for x in v[dup]})
+    return [Finding("warning", "duplicate_id", f"{idf} 有 {len(vals)} 个重复值（涉及 {int(dup.sum())} 个要素）",
+                    role, file, idf, vals, int(dup.sum()))]
+
+
+def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None) -> list[Finding]:
+    """Features of one layer that overlap each other by more than ``sliver_m2`` (planar m²)."""
+    import shapely
+    geoms = gdf.geometry.values._data if hasattr(gdf.geometry.values, "_data") else np.asarray(gdf.geometry)
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return []
+    inter = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+    big = inter > sliver_m2
+    if not big.any():
+        return []
+    from .io.fields import ID_FIELDS
+    idf = ID_FIELDS.get(role)
+    labels = _ids(gdf, np.ones(len(gdf), bool), role)
+    pairs = [f"{labels[i]}×{labels[j]}" for i, j in zip(a[big], b[big])]
+    return [Finding("warning", "self_overlap",
+                    f"{label or role}有 {int(big.sum())} 对要素相互重叠（合计约 {inter[big].sum():.1f} m²），"
+                    f"叠加分析时重叠部分只计一次", role, file, idf, pairs, int(big.sum()))]

@@ -1,0 +1,75 @@
+"""Rendering ``landkit check`` results: a Chinese console report, or a JSON dict."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..io.fields import ROLE_NAMES
+from ..qa import LEVEL_NAMES
+
+
+def check_dict(county) -> dict:
+    return {
+        "county": {"name": county.name, "adcode": county.adcode, "year": county.year,
+                   "as_of": county.as_of.isoformat() if county.as_of else None,
+                   "crs": f"EPSG:{county.crs.to_epsg()}" if county.crs and county.crs.to_epsg() else
+                   (county.crs.name if county.crs else None),
+                   "path": str(county.path)},
+        "layers": [r for r in county.layer_table() if r["文件"]],
+        "missing_layers": [r["role"] for r in county.layer_table() if not r["文件"]],
+        "imagery": str(county.imagery) if county.imagery else None,
+        "qa": county.qa.to_dict(),
+    }
+
+
+def print_check(county, console) -> None:
+    from rich.table import Table
+    crs = county.crs
+    crs_txt = (f"EPSG:{crs.to_epsg()} {crs.name}" if crs is not None and crs.to_epsg() else
+               (crs.name if crs is not None else "未确定"))
+    console.print(f"[bold]县数据检查：{county.name or '（未命名）'}[/bold]"
+                  f"  行政区代码 {county.adcode or '未知'}  年度 {county.year or '未设'}"
+                  f"  截至 {county.as_of.isoformat() if county.as_of else '未设'}")
+    console.print(f"文件夹：{county.path}")
+    console.print(f"统一坐标系：{crs_txt}")
+    t = Table(title="图层", show_lines=False)
+    for col in ("图层", "文件", "要素数", "编码", "坐标系"):
+        t.add_column(col)
+    for r in county.layer_table():
+        if not r["文件"]:
+            continue
+        n = f"{r['要素数']:,}" if r["要素数"] is not None else "读取失败"
+        if r["原要素数"] and r["要素数"] is not None and r["原要素数"] != r["要素数"]:
+            n += f"（原 {r['原要素数']:,}）"
+        t.add_row(r["名称"], r["文件"], n, r["编码"] or "", r["坐标系"] or "")
+    console.print(t)
+    missing = [r["名称"] for r in county.layer_table() if not r["文件"]]
+    if missing:
+        console.print(f"未提供的图层：{'、'.join(missing)}")
+    if county.imagery:
+        console.print(f"影像：{county.imagery.name}")
+
+    groups = defaultdict(list)
+    for f in county.qa.findings:
+        groups[f.level].append(f)
+    colors = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for level in ("error", "warning", "info"):
+        items = groups.get(level, [])
+        if not items:
+            continue
+        console.print(f"\n[bold {colors[level]}]{LEVEL_NAMES[level]}（{len(items)} 项）[/bold {colors[level]}]")
+        for f in items:
+            where = ROLE_NAMES.get(f.layer, f.layer or "全县")
+            if f.field:
+                where += f" · 字段 {f.field}"
+            line = f"  [{where}] {f.message}"
+            if f.file and level == "error":
+                line += f"（文件：{f.file}）"
+            console.print(line)
+            if f.features:
+                more = f" 等 {f.count} 个" if f.count and f.count > len(f.features) else ""
+                console.print("      涉及：" + "，".join(f.features[:10]) + ("…" if len(f.features) > 10 else "") + more)
+    ne, nw = len(county.qa.errors), len(county.qa.warnings)
+    if county.usable:
+        console.print(f"\n[bold green]结论：数据可以使用[/bold green]（{ne} 个错误，{nw} 个警告）")
+    else:
+        console.print(f"\n[bold red]结论：数据不能使用，请先处理上面的错误[/bold red]（{ne} 个错误，{nw} 个警告）")
