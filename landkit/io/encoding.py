@@ -99,6 +99,44 @@ def _field_name_bytes(dbf: Path) -> bytes:
     return b"\n".join(names)
 
 
+def _decode_names(data: bytes, enc: str) -> bool:
+    """Field names decode in ``enc``, allowing one multi-byte character cut at the 10-byte limit."""
+    for name in data.split(b"\n"):
+        try:
+            name.decode(enc)
+        except UnicodeDecodeError as e:
+            if e.start < len(name) - 3 or not _decodes(name[:e.start], enc):
+                return False
+        except LookupError:
+            return False
+    return True
+
+
+def cut_field_names(dbf: Path, enc: str) -> list[tuple[int, bytes]]:
+    """(descriptor offset, repaired name) for field names that end in a cut character.
+
+    GDAL cuts long names to 10 bytes, which can split a UTF-8 (or GBK) character; such a
+    name cannot be decoded and makes GDAL/pyogrio fail. The repair drops the broken tail.
+    """
+    with open(dbf, "rb") as f:
+        head = f.read(32)
+        hlen = struct.unpack("<H", head[8:10])[0]
+        raw = f.read(max(0, hlen - 32))
+    out = []
+    for i in range(0, len(raw) - 31, 32):
+        d = raw[i:i + 32]
+        if d[0] == 0x0D:
+            break
+        name = d[:11].split(b"\x00")[0]
+        try:
+            name.decode(enc)
+        except UnicodeDecodeError as e:
+            out.append((32 + i, name[:e.start]))
+        except LookupError:
+            break
+    return out
+
+
 def sniff_bytes(data: bytes) -> str | None:
     """"UTF-8", "GB18030", "ASCII" or None (neither) for a sample of DBF text bytes."""
     if not data or all(b < 0x80 for b in data):
@@ -125,8 +163,12 @@ def detect_shapefile_encoding(shp: Path | str, override: str | None = None) -> E
         return EncodingDecision(override, "config", f"按配置文件指定为 {override}")
     if dbf is None:
         raise InputError("缺少属性表文件 .dbf（shapefile 需要 .shp、.shx、.dbf 三个文件）", file=shp)
-    sample = _dbf_text_sample(dbf) + b"\n" + _field_name_bytes(dbf)
+    sample = _dbf_text_sample(dbf)
+    names = _field_name_bytes(dbf)
     sniffed = sniff_bytes(sample)
+    if sniffed == "ASCII" and not all(b < 0x80 for b in names):
+        sniffed = "UTF-8" if _decode_names(names, "utf-8") else \
+            ("GB18030" if _decode_names(names, "gb18030") else None)
     cpg = _sibling(shp, ".cpg")
     cpg_enc = None
     if cpg is not None:

@@ -175,9 +175,11 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
 
     enc = None
     read_kw = {}
+    read_path = path
     if ext == ".shp":
         enc = detect_shapefile_encoding(path, override=encoding_override)
         read_kw["encoding"] = enc.encoding
+        read_path = _repair_cut_names(path, enc.encoding, findings, role)
     else:
         layers = list_layers(path)
         if not layers:
@@ -193,13 +195,16 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info = pyogrio.read_info(path, layer=layer, **read_kw)
-            df = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, **read_kw)
+            info = pyogrio.read_info(read_path, layer=layer, **read_kw)
+            df = pyogrio.read_dataframe(read_path, layer=layer, fid_as_index=True, **read_kw)
     except UnicodeDecodeError:
+        _cleanup(read_path, path)
         raise InputError(f"属性表无法按 {enc.encoding if enc else '?'} 解码，请在 landkit.toml [encoding] 中指定编码",
                          file=path, layer=layer)
     except Exception as e:  # noqa: BLE001
+        _cleanup(read_path, path)
         raise InputError(f"无法读取{rname}：{_gdal_msg(e)}", file=path, layer=layer)
+    _cleanup(read_path, path)
     if len(df) == 0:
         raise InputError(f"{rname}图层为空（没有任何要素）", file=path, layer=layer)
 
@@ -258,6 +263,42 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
         raise InputError(f"{rname}图层没有有效的面要素（{n0} 个要素全部为空或无效）", file=path, layer=layer)
     src = LayerSource(role, path, layer, enc, crsd, n0, len(out), mapping)
     return out, src, findings
+
+
+def _cleanup(read_path: Path, path: Path) -> None:
+    if read_path != path:
+        import shutil
+        shutil.rmtree(read_path.parent, ignore_errors=True)
+
+
+def _repair_cut_names(path: Path, encoding: str, findings: list, role) -> Path:
+    """A shapefile whose .dbf field names end in a cut character is read from a temporary
+    copy with those names repaired (the user's files are never modified)."""
+    import shutil
+    import tempfile
+    from .encoding import cut_field_names
+    dbf = _sibling(path, ".dbf")
+    fixes = cut_field_names(dbf, encoding)
+    if not fixes:
+        return path
+    tmp = Path(tempfile.mkdtemp(prefix="landkit_"))
+    stem = tmp / "layer"
+    for ext in (".shp", ".shx", ".prj"):
+        src = _sibling(path, ext)
+        if src is not None:
+            try:
+                (stem.with_suffix(ext)).symlink_to(src.resolve())
+            except OSError:
+                shutil.copyfile(src, stem.with_suffix(ext))
+    shutil.copyfile(dbf, stem.with_suffix(".dbf"))
+    with open(stem.with_suffix(".dbf"), "r+b") as f:
+        for off, name in fixes:
+            f.seek(off)
+            f.write(name.ljust(11, b"\x00")[:11])
+    findings.append(Finding("info", "field_name_cut",
+                            f"{len(fixes)} 个字段名在 10 字节处截断了半个汉字，已按完整汉字读取",
+                            layer=role, file=str(path)))
+    return stem.with_suffix(".shp")
 
 
 def _finite_bounds(geom) -> tuple:
