@@ -1,0 +1,159 @@
+"""The overlay engine: exact figures on hand-made layouts and hypothesis properties."""
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from landkit.overlay import overlay_areas, partition
+from landkit.standards.area import ellipsoidal_area
+
+X, Y = 38_560_000.0, 3_365_000.0
+CRS = "EPSG:4526"
+GEOD = pyproj.Geod(ellps="GRS80")
+TO_LL = pyproj.Transformer.from_crs(CRS, 4490, always_xy=True)
+
+
+def geod_area(g):
+    """Independent reference: pyproj geodesic area of a projected polygon (densified)."""
+    if g.is_empty:
+        return 0.0
+    ll = shapely.transform(shapely.segmentize(g, 5.0), lambda xy: np.column_stack(TO_LL.transform(xy[:, 0], xy[:, 1])))
+    return abs(GEOD.geometry_area_perimeter(ll)[0])
+
+
+def box(x0, y0, x1, y1):
+    return shapely.box(X + x0, Y + y0, X + x1, Y + y1)
+
+
+def test_simple_overlap_gross_net_share_ids():
+    a = gpd.GeoSeries([box(0, 0, 100, 100), box(300, 0, 400, 100)], crs=CRS)
+    b = [box(50, 0, 150, 100), box(0, 50, 100, 150), box(1000, 0, 1100, 100)]
+    r = overlay_areas(a, b, b_ids=["B1", "B2", "B3"], b_kcxs=[0.1, 0.2, 0.0])
+    t = r.table
+    # B1 ∩ A0 = 50x100, B2 ∩ A0 = 100x50, B1 ∩ B2 overlap (50x50) inside A0 counted once
+    exp_gross = geod_area(shapely.intersection(box(0, 0, 100, 100), shapely.union(b[0], b[1])))
+    assert t.loc[0, "overlap_m2"] == pytest.approx(exp_gross, rel=1e-7)
+    # B1 sorts first so it keeps the shared square: net = 5000*0.9 + 2500*0.8
+    scale = exp_gross / 7500.0
+    assert t.loc[0, "overlap_net_m2"] == pytest.approx((5000 * 0.9 + 2500 * 0.8) * scale, rel=1e-7)
+    assert t.loc[0, "b_ids"] == ["B1", "B2"] and t.loc[0, "share"] == pytest.approx(0.75, rel=1e-6)
+    assert t.loc[1, "overlap_m2"] == 0 and t.loc[1, "b_ids"] == []
+    assert r.b_overlap_pairs == 1
+
+
+def test_covered_feature_uses_its_own_area():
+    a = gpd.GeoSeries([box(10, 10, 20, 20)], crs=CRS)
+    r = overlay_areas(a, [box(0, 0, 100, 100)])
+    assert r.table.loc[0, "share"] == pytest.approx(1.0)
+    assert r.table.loc[0, "overlap_m2"] == pytest.approx(geod_area(box(10, 10, 20, 20)), rel=1e-7)
+    assert r.stats["covered_pairs"] == 1
+
+
+def test_slivers_ignored_and_counted():
+    a = gpd.GeoSeries([box(0, 0, 100, 100)], crs=CRS)
+    b = [box(99.99, 0, 200, 100), box(0, 0, 50, 100)]     # 0.01 m x 100 m = 1 m²-ish sliver
+    r = overlay_areas(a, b, sliver_m2=1.5)
+    assert r.sliver_count == 1 and 0.5 < r.sliver_m2 < 1.5
+    assert r.table.loc[0, "b_ids"] == [1]
+    r2 = overlay_areas(a, b, sliver_m2=0.1)
+    assert r2.sliver_count == 0 and r2.table.loc[0, "b_ids"] == [0, 1]
+
+
+def test_edge_touching_is_no_overlap():
+    a = gpd.GeoSeries([box(0, 0, 100, 100)], crs=CRS)
+    r = overlay_areas(a, [box(100, 0, 200, 100), box(0, 100, 100, 200)])
+    assert r.table.loc[0, "overlap_m2"] == 0 and r.sliver_count == 0
+
+
+def test_pieces_geometry():
+    a = gpd.GeoSeries([box(0, 0, 100, 100)], crs=CRS)
+    r = overlay_areas(a, [box(50, 50, 150, 150)], keep_pieces=True)
+    assert len(r.pieces) == 1 and r.pieces.geometry.iloc[0].equals(box(50, 50, 100, 100))
+    assert r.pieces["area_m2"].iloc[0] == pytest.approx(r.table.loc[0, "overlap_m2"])
+
+
+def test_topology_exception_falls_back_to_grid():
+    # a nearly-degenerate spike polygon that makes some GEOS versions throw; whatever happens,
+    # no exception escapes and the area is right to a square metre
+    spike = shapely.Polygon([(X, Y), (X + 100, Y), (X + 100, Y + 100), (X + 50, Y + 100),
+                             (X + 50.0000000001, Y + 200), (X + 50, Y + 100.0000000001), (X, Y + 100)])
+    a = gpd.GeoSeries([spike], crs=CRS)
+    r = overlay_areas(a, [box(0, 0, 100, 50)])
+    assert r.table.loc[0, "overlap_m2"] == pytest.approx(geod_area(box(0, 0, 100, 50)), abs=1.0)
+
+
+# ---- properties ---------------------------------------------------------------
+
+rect = st.tuples(st.floats(0, 900), st.floats(0, 900), st.floats(5, 300), st.floats(5, 300)).map(
+    lambda t: box(t[0], t[1], t[0] + t[2], t[1] + t[3]))
+layers = st.lists(rect, min_size=1, max_size=8)
+PROP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def union_reference(a_geoms, b_geoms):
+    u = shapely.union_all(np.array(b_geoms, dtype=object))
+    return np.array([geod_area(shapely.intersection(g, u)) for g in a_geoms])
+
+
+@PROP
+@given(layers, layers)
+def test_overlap_never_exceeds_feature_area_and_matches_union(a_list, b_list):
+    a = gpd.GeoSeries(a_list, crs=CRS)
+    r = overlay_areas(a, b_list, sliver_m2=0.0)
+    area = ellipsoidal_area(a)
+    assert (r.table["overlap_m2"].to_numpy() <= area * (1 + 1e-9) + 1e-6).all()
+    np.testing.assert_allclose(r.table["overlap_m2"].to_numpy(), union_reference(a_list, b_list),
+                               rtol=1e-6, atol=1e-3)
+
+
+@PROP
+@given(layers, layers, st.integers(2, 4))
+def test_splitting_b_into_pieces_changes_nothing(a_list, b_list, k):
+    a = gpd.GeoSeries(a_list, crs=CRS)
+    pieces = []
+    for g in b_list:
+        x0, y0, x1, y1 = g.bounds
+        xs = np.linspace(x0, x1, k + 1)
+        pieces += [shapely.box(xs[i], y0, xs[i + 1], y1) for i in range(k)]
+    r1 = overlay_areas(a, b_list, sliver_m2=0.0)
+    r2 = overlay_areas(a, pieces, sliver_m2=0.0)
+    np.testing.assert_allclose(r1.table["overlap_m2"], r2.table["overlap_m2"], rtol=1e-6, atol=1e-3)
+
+
+@PROP
+@given(layers, layers, st.randoms(use_true_random=False))
+def test_feature_order_changes_nothing(a_list, b_list, rnd):
+    a = gpd.GeoSeries(a_list, crs=CRS)
+    kc = [0.05 * (i % 4) for i in range(len(b_list))]
+    ids = [f"B{i:02d}" for i in range(len(b_list))]
+    r1 = overlay_areas(a, b_list, b_ids=ids, b_kcxs=kc, sliver_m2=0.0)
+    perm_b = list(range(len(b_list)))
+    rnd.shuffle(perm_b)
+    perm_a = list(range(len(a_list)))
+    rnd.shuffle(perm_a)
+    a2 = gpd.GeoSeries([a_list[i] for i in perm_a], index=perm_a, crs=CRS)
+    r2 = overlay_areas(a2, [b_list[i] for i in perm_b], b_ids=[ids[i] for i in perm_b],
+                       b_kcxs=[kc[i] for i in perm_b], sliver_m2=0.0)
+    t2 = r2.table.sort_index()
+    np.testing.assert_allclose(r1.table["overlap_m2"], t2["overlap_m2"], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(r1.table["overlap_net_m2"], t2["overlap_net_m2"], rtol=1e-9, atol=1e-6)
+    assert r1.table["b_ids"].tolist() == t2["b_ids"].tolist()
+
+
+@PROP
+@given(layers, layers)
+def test_duplicates_in_b_not_double_counted(a_list, b_list):
+    a = gpd.GeoSeries(a_list, crs=CRS)
+    r1 = overlay_areas(a, b_list, sliver_m2=0.0)
+    r2 = overlay_areas(a, b_list + b_list, sliver_m2=0.0)
+    np.testing.assert_allclose(r1.table["overlap_m2"], r2.table["overlap_m2"], rtol=1e-6, atol=1e-3)
+
+
+def test_partition_keeps_total_area_of_union():
+    b = np.array([box(0, 0, 100, 100), box(50, 50, 150, 150), box(0, 0, 100, 100)], dtype=object)
+    p, n = partition(b, np.array(["a", "b", "c"]))
+    assert n >= 2
+    assert shapely.area(p).sum() == pytest.approx(shapely.union_all(b).area)
