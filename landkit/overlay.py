@@ -87,6 +87,15 @@ def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]
     return out, len(pa)
 
 
+def _valid(g: np.ndarray) -> np.ndarray:
+    """Invalid polygons made valid (polygonal part kept); layers read by landkit are already valid."""
+    bad = ~shapely.is_valid(g) & ~shapely.is_missing(g)
+    if bad.any():
+        g = g.copy()
+        g[bad] = _polygonal(shapely.make_valid(g[bad], method="structure", keep_collapsed=False))
+    return g
+
+
 def _safe_difference(a, b):
     try:
         return shapely.difference(a, b)
@@ -166,7 +175,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     if crs is None and isinstance(a, (gpd.GeoDataFrame, gpd.GeoSeries)):
         crs = a.crs
     index = a.index if isinstance(a, (gpd.GeoDataFrame, gpd.GeoSeries)) else pd.RangeIndex(len(a))
-    ga, gb = _geoms(a), _geoms(b)
+    ga, gb = _valid(_geoms(a)), _valid(_geoms(b))
     n_a, n_b = len(ga), len(gb)
     ids = np.asarray(b_ids, dtype=object) if b_ids is not None else np.arange(n_b).astype(object)
     kcxs = np.zeros(n_b) if b_kcxs is None else np.asarray(b_kcxs, dtype="float64").copy()

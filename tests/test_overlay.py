@@ -75,9 +75,24 @@ def test_pieces_geometry():
     assert r.pieces["area_m2"].iloc[0] == pytest.approx(r.table.loc[0, "overlap_m2"])
 
 
-def test_topology_exception_falls_back_to_grid():
-    # a nearly-degenerate spike polygon that makes some GEOS versions throw; whatever happens,
-    # no exception escapes and the area is right to a square metre
+def test_topology_exception_falls_back_to_grid(monkeypatch):
+    import landkit.overlay as ov
+    real = shapely.intersection
+    calls = []
+
+    def flaky(a, b, grid_size=None, **kw):
+        calls.append(grid_size)
+        if grid_size is None:
+            raise shapely.errors.GEOSException("TopologyException: side location conflict")
+        return real(a, b, grid_size=grid_size, **kw)
+    monkeypatch.setattr(ov.shapely, "intersection", flaky)
+    a = gpd.GeoSeries([box(0, 0, 100, 100)], crs=CRS)
+    r = overlay_areas(a, [box(50, 0, 150, 100)])
+    assert calls and calls[-1] == ov.GRID and r.fallback_pairs == 1
+    assert r.table.loc[0, "overlap_m2"] == pytest.approx(geod_area(box(0, 0, 50, 100)), rel=1e-6)
+
+
+def test_invalid_input_is_made_valid():
     spike = shapely.Polygon([(X, Y), (X + 100, Y), (X + 100, Y + 100), (X + 50, Y + 100),
                              (X + 50.0000000001, Y + 200), (X + 50, Y + 100.0000000001), (X, Y + 100)])
     a = gpd.GeoSeries([spike], crs=CRS)
