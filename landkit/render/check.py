@@ -73,3 +73,27 @@ def print_check(county, console) -> None:
         console.print(f"\n[bold green]结论：数据可以使用[/bold green]（{ne} 个错误，{nw} 个警告）")
     else:
         console.print(f"\n[bold red]结论：数据不能使用，请先处理上面的错误[/bold red]（{ne} 个错误，{nw} 个警告）")
+
+
+STATUS_NAMES = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
+
+
+def print_run_summary(summary: dict, out_dir, console) -> None:
+    c = summary["county"]
+    console.print(f"[bold]{c['name'] or ''}（{c['adcode'] or ''}）{c['year'] or ''}年度分析完成[/bold]"
+                  f"，用时 {summary.get('run_seconds', 0):.1f} 秒")
+    s = summary.get("satellite", {})
+    if s.get("available"):
+        r = "—" if s["ratio"] is None else f"{s['ratio']:.2%}"
+        console.print(f"卫片违法占用耕地比例：{r}（{STATUS_NAMES.get(s['status'], s['status'])}；"
+                      f"违法 {s['illegal_farmland_mu']:.2f} 亩 / 新增建设占用耕地 {s['new_construction_farmland_mu']:.2f} 亩）")
+        if s["rectify_to_cap_mu"] > 0:
+            console.print(f"  降到 {s['cap']:.0%} 以内需整改复耕 {s['rectify_to_cap_mu']:.2f} 亩")
+    else:
+        console.print(f"卫片：{s.get('reason', '未计算')}")
+    fo = summary.get("farmland_overlap", {})
+    for role, v in fo.items():
+        if isinstance(v, dict) and "overlap_mu" in v:
+            console.print(f"永久基本农田压占（{v['name']}）：{v['features_overlapping']}/{v['features_checked']} 个要素，"
+                          f"{v['overlap_mu']:.2f} 亩")
+    console.print(f"结果已写入：{out_dir}")
