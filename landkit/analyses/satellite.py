@@ -45,7 +45,7 @@ def settings(config) -> dict:
 
 
 def _norm_judgement(v) -> str:
-    s = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+    s = "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
     return s.replace("（", "(").replace("）", ")").replace(" ", "")
 
 
@@ -70,8 +70,9 @@ def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Seri
         if s.startswith("违法") or s.startswith("非农违法"):
             return ILLEGAL
         return None
-    cls = values.map(one)
-    unknown = sorted({_norm_judgement(v) or "（空）" for v, c in zip(values, cls) if c is None})
+    raw = values.tolist()
+    cls = pd.Series([one(v) for v in raw], index=values.index, dtype=object)
+    unknown = sorted({_norm_judgement(v) or "（空）" for v, c in zip(raw, cls) if c is None})
     if unknown:
         raise InputError(f"卫片图斑的判定类型有无法识别的值：{'、'.join(unknown[:30])}。"
                          "请在 landkit.toml 的 [satellite.judgement] 中指定其类别（legal/illegal/other/pseudo）",
