@@ -15,7 +15,9 @@ from .errors import LandkitError
 
 def _console():
     from rich.console import Console
-    return Console(highlight=False, soft_wrap=True)
+    import shutil
+    width = max(shutil.get_terminal_size((120, 40)).columns, 110)
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def _fail(message: str) -> None:

@@ -23,7 +23,7 @@ def assert_no_traceback(r):
 def test_check_good_county(county_dir):
     r = run("check", str(county_dir))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "地类图斑" in r.stdout and "EPSG:4526" in r.stdout and "GB18030" in r.stdout
+    assert "地类图斑" in r.stdout and "EPSG:4526" in r.stdout and "GBK/GB18030（按内容判定）" in r.stdout
     assert "结论：数据可以使用" in r.stdout
 
 
@@ -93,5 +93,5 @@ def test_check_sample_county():
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     out = r.stdout
     for needle in ("鄂城区", "420704", "EPSG:4526", "地类图斑", "永久基本农田", "卫片图斑", "批准用地", "供地",
-                   "宗地", "GB18030", "结论：数据可以使用", "已修复"):
+                   "宗地", "GBK/GB18030", "结论：数据可以使用", "已修复"):
         assert needle in out, needle

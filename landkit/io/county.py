@@ -60,8 +60,8 @@ class County:
                 "文件": src.display if src else None,
                 "要素数": len(self.layers[role]) if role in self.layers else None,
                 "原要素数": src.feature_count if src else None,
-                "编码": str(src.encoding) if src and src.encoding else None,
-                "坐标系": src.crs.label if src and src.crs else None,
+                "编码": src.encoding.short if src and src.encoding else None,
+                "坐标系": _crs_label(src.crs.crs) if src and src.crs else None,
                 "坐标系依据": src.crs.detail if src and src.crs else None,
             })
         return rows

@@ -39,6 +39,13 @@ class EncodingDecision:
     def __str__(self) -> str:
         return f"{self.encoding}（{self.detail}）"
 
+    @property
+    def short(self) -> str:
+        how = {"cpg": "按 .cpg", "bytes": "按内容判定", "ldid": "按语言标识", "ascii": "纯 ASCII",
+               "config": "按配置", "format": "格式内置"}.get(self.source, self.source)
+        name = "GBK/GB18030" if self.encoding.upper() in ("GB18030", "GBK", "CP936") else self.encoding
+        return f"{name}（{how}）"
+
 
 def _dbf_text_sample(dbf: Path) -> bytes:
     """The raw bytes of character fields in the first records of a .dbf."""

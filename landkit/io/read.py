@@ -247,7 +247,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     else:
         findings.append(Finding("info", "crs", f"坐标系：{crsd.detail}", layer=role, file=str(path)))
     if ext == ".shp":
-        findings.append(Finding("warning" if enc.source == "bytes" and "cpg" in enc.detail else "info",
+        findings.append(Finding("warning" if enc.source == "bytes" and "不是该编码" in enc.detail else "info",
                                 "encoding", f"编码：{enc}", layer=role, file=str(path)))
 
     # geometry
