@@ -239,6 +239,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     names = _township_names(county)
     # by township: sums of pieces
     pc = pieces.assign(cls=out["class"].to_numpy()[pieces["ia"].to_numpy()])
+    pc = pc[pc["cls"].isin([LEGAL, ILLEGAL])]     # townships with new-construction 耕地
     by_t = []
     for code in sorted(set(pc["township"])):
         sub = pc[pc["township"] == code]
