@@ -1,0 +1,173 @@
+"""`landkit run` and `landkit overlap` end to end: files written, their contents, failures."""
+import json
+import os
+import subprocess
+import sys
+
+import geopandas as gpd
+import openpyxl
+import pyogrio
+import pytest
+import shapely
+
+from conftest import SAMPLE, X0, Y0, write_shp
+
+
+def run(*args):
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([sys.executable, "-m", "landkit.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "鄂城区 结果"
+    r = run("run", str(SAMPLE), "-o", str(out), "--year", "2024")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out, r
+
+
+def test_run_writes_the_contract_files(sample_run):
+    out, r = sample_run
+    for name in ("summary.json", "results.gpkg", "ledger.xlsx"):
+        assert (out / name).is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".landkit-")]
+    assert "卫片违法占用耕地比例" in r.stdout
+
+
+def test_summary_json_keys(sample_run):
+    s = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
+    assert s["schema_version"] == "1.0"
+    assert s["county"]["adcode"] == "420704" and s["county"]["year"] == 2024 and s["county"]["as_of"] == "2024-12-31"
+    sat = s["satellite"]
+    for k in ("patch_count", "counted_patch_count", "illegal_patch_count", "new_construction_farmland_mu",
+              "illegal_farmland_mu", "ratio", "deducted_ratio", "cap", "accountability_threshold", "status", "basis",
+              "illegal_yjjbnt_mu", "rectify_to_cap_mu", "by_township", "by_quarter"):
+        assert k in sat, k
+    assert sat["status"] in ("pass", "over_cap", "accountability")
+    assert 0 <= sat["ratio"] <= 1 and sat["cap"] == 0.05 and sat["accountability_threshold"] == 0.15
+    for t in sat["by_township"]:
+        assert set(t) >= {"code", "name", "ratio", "illegal_farmland_mu", "new_construction_farmland_mu", "status"}
+        assert len(t["code"]) == 9 and t["name"] != t["code"]
+    assert [q["quarter"] for q in sat["by_quarter"]] == [1, 2, 3, 4]
+    assert sat["by_quarter"][-1]["ratio"] == pytest.approx(sat["ratio"])
+    fo = s["farmland_overlap"]
+    assert fo["tolerance_m2"] == 1.0
+    for role in ("approvals", "supply"):
+        assert set(fo[role]) >= {"features_checked", "features_overlapping", "overlap_mu", "overlap_net_mu"}
+    assert "findings" in s["qa"]
+
+
+def test_results_gpkg_layers(sample_run):
+    layers = [n for n, _ in pyogrio.list_layers(sample_run[0] / "results.gpkg")]
+    assert "卫片图斑结果" in layers and "永农压占_批准用地" in layers
+    g = gpd.read_file(sample_run[0] / "results.gpkg", layer="卫片图斑结果")
+    s = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
+    assert len(g) == s["satellite"]["patch_count"]
+    ill = g[g["类别"] == "违法"]["计入耕地_亩"].sum()
+    assert ill == pytest.approx(s["satellite"]["illegal_farmland_mu"], abs=1e-6)
+
+
+def test_ledger_sheets_headers_and_formats(sample_run):
+    wb = openpyxl.load_workbook(sample_run[0] / "ledger.xlsx")
+    assert {"卫片统计", "永农压占清单"} <= set(wb.sheetnames)
+    ws = wb["卫片统计"]
+    header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "乡镇代码")
+    headers = [c.value for c in ws[header_row]]
+    assert "违法占用耕地(亩)" in headers and "状态" in headers
+    col = headers.index("违法占用耕地(亩)") + 1
+    cell = ws.cell(header_row + 1, col)
+    assert cell.number_format == "0.00" and cell.value == round(cell.value, 2)
+    assert ws.freeze_panes == f"A{header_row + 1}"
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows
+    s = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
+    assert ws.cell(header_row + 1, 2).value == "全县"
+    assert cell.value == pytest.approx(s["satellite"]["illegal_farmland_mu"], abs=0.005)
+    ws2 = wb["永农压占清单"]
+    assert ws2.auto_filter.ref
+
+
+def test_run_twice_same_figures(sample_run, tmp_path):
+    r = run("run", str(SAMPLE), "-o", str(tmp_path), "--year", "2024")
+    assert r.returncode == 0
+    a = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
+    b = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    for d in (a, b):
+        d.pop("generated_at"), d.pop("run_seconds")
+    assert a == b
+
+
+def test_output_folder_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run("run", str(SAMPLE), "-o", str(blocker / "out"))
+    assert r.returncode == 1 and "无法写入" in r.stderr and "Traceback" not in r.stderr
+
+
+def _small_county(tmp_path, judgement_field="判定类型", values=("违法", "合法"), dlbm="0101"):
+    d = tmp_path / "420704_测试"
+    dl = gpd.GeoDataFrame({"BSM": ["1", "2"], "DLBM": [dlbm, "0701"], "ZLDWDM": ["4207041001010000000"] * 2},
+                          geometry=[shapely.box(X0, Y0, X0 + 500, Y0 + 500), shapely.box(X0 + 500, Y0, X0 + 1000, Y0 + 500)],
+                          crs="EPSG:4526")
+    write_shp(dl, d / "DLTB.shp")
+    cols = {"监测编号": ["W1", "W2"]}
+    if judgement_field:
+        cols[judgement_field] = list(values)
+    p = gpd.GeoDataFrame(cols, geometry=[shapely.box(X0 + 100, Y0 + 100, X0 + 200, Y0 + 200),
+                                         shapely.box(X0 + 300, Y0 + 100, X0 + 400, Y0 + 200)], crs="EPSG:4526")
+    write_shp(p, d / "卫片图斑.shp")
+    return d
+
+
+@pytest.mark.parametrize("kind,needle", [
+    ("no_field", "判定类型"), ("unknown", "待定"), ("no_cultivated", "没有耕地")])
+def test_run_bad_input_exit_1(tmp_path, kind, needle):
+    if kind == "no_field":
+        d = _small_county(tmp_path, judgement_field=None)
+    elif kind == "unknown":
+        d = _small_county(tmp_path, values=("违法", "待定"))
+    else:
+        d = _small_county(tmp_path, dlbm="0301")
+    out = tmp_path / "out"
+    r = run("run", str(d), "-o", str(out))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_run_alternative_judgement_field_name(tmp_path):
+    d = _small_county(tmp_path, judgement_field="核实认定意见", values=("非农违法", "合法"))
+    r = run("run", str(d), "-o", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    assert s["satellite"]["ratio"] == pytest.approx(0.5, abs=1e-6)
+    assert s["farmland_overlap"]["available"] is False
+
+
+def test_overlap_command_on_a_drawn_site(tmp_path):
+    site = gpd.GeoDataFrame({"项目名称": ["某某物流园", "某某学校"]}, crs="EPSG:4526", geometry=[
+        shapely.box(X0, Y0, X0 + 10, Y0 + 10), shapely.box(X0 + 20, Y0, X0 + 30, Y0 + 10)])
+    county = _county_with_yjjbnt(tmp_path)
+    f = tmp_path / "项目 红线.geojson"
+    site.to_crs(4490).to_file(f, driver="GeoJSON")
+    out = tmp_path / "压占结果"
+    r = run("overlap", str(f), "--county", str(county), "-o", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    wb = openpyxl.load_workbook(out / "压占检查.xlsx")
+    ws = wb["压占检查"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=1)]
+    hdr = next(i for i, row in enumerate(rows) if row[0] == "编号")
+    body = {row[0]: row for row in rows[hdr + 1:] if row[0] not in (None, "合计")}
+    assert set(body) == {"某某物流园", "某某学校"}
+    col = rows[hdr].index("压占永久基本农田(亩)")
+    assert body["某某物流园"][col] == pytest.approx(100 * 1.5e-3, abs=0.005)
+    assert body["某某学校"][col] == 0
+    assert {n for n, _ in pyogrio.list_layers(out / "压占检查.gpkg")} >= {"地块"}
+
+
+def _county_with_yjjbnt(tmp_path):
+    d = _small_county(tmp_path / "c")
+    yj = gpd.GeoDataFrame({"YJJBNTTBBH": ["Y1"], "KCXS": [0.1]}, crs="EPSG:4526",
+                          geometry=[shapely.box(X0 - 5, Y0 - 5, X0 + 15, Y0 + 15)])
+    write_shp(yj, d / "YJJBNTBHTB.shp")
+    return d
