@@ -205,3 +205,31 @@ def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None) 
     return [Finding("warning", "self_overlap",
                     f"{label or role}有 {int(big.sum())} 对要素相互重叠（合计约 {inter[big].sum():.1f} m²），"
                     f"叠加分析时重叠部分只计一次", role, file, idf, pairs, int(big.sum()))]
+
+
+def check_dates(gdf, role: str, file=None) -> list[Finding]:
+    """Date fields whose non-empty values cannot be read as dates (any form bureaus use)."""
+    from .dates import parse_dates
+    from .io.fields import SCHEMAS
+    out = []
+    for spec in SCHEMAS.get(role, []):
+        if spec.kind != "date" or spec.name not in gdf.columns:
+            continue
+        _, bad = parse_dates(gdf[spec.name].tolist())
+        if bad.any():
+            vals = sorted({str(v) for v in gdf.loc[bad, spec.name]})[:10]
+            out.append(Finding("warning", "date_unparseable",
+                               f"字段 {spec.name} 有 {int(bad.sum())} 个值不是可识别的日期（如 {'、'.join(vals)}），按空值处理",
+                               role, file, spec.name, _ids(gdf, bad, role), int(bad.sum())))
+    return out
+
+
+def check_judgements(gdf, config, file=None) -> list[Finding]:
+    """卫片 judgement values that map to no class make the 卫片 ratio impossible: an error."""
+    from .analyses.satellite import classify_judgements, settings
+    from .errors import InputError
+    try:
+        classify_judgements(gdf["判定类型"], (settings(config).get("judgement") or {}))
+    except InputError as e:
+        return [Finding("error", "judgement_unknown", e.message, "patches", file, "判定类型")]
+    return []

@@ -12,7 +12,8 @@ from pyproj import CRS
 
 from ..config import ROLES, Config, load_config
 from ..errors import InputError
-from ..qa import Finding, QAReport, check_dltb, check_duplicate_ids, check_self_overlap
+from ..qa import (Finding, QAReport, check_dates, check_dltb, check_duplicate_ids, check_judgements,
+                  check_self_overlap)
 from .crs import datum_family, working_crs_for
 from .discover import Candidate, assign_roles, scan_folder
 from .fields import ID_FIELDS, ROLE_NAMES
@@ -176,6 +177,9 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     for role in ("patches", "approvals", "supply", "parcels", "townships"):
         if role in layers:
             qa.add(check_duplicate_ids(layers[role], ID_FIELDS[role], role, str(sources[role].path)))
+            qa.add(check_dates(layers[role], role, str(sources[role].path)))
+    if "patches" in layers:
+        qa.add(check_judgements(layers["patches"], cfg, str(sources["patches"].path)))
     _check_extent(layers, sources, qa)
 
     year = cc.get("year")
