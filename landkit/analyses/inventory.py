@@ -354,6 +354,9 @@ def subtract_union(a: np.ndarray, b: np.ndarray, crs, sliver_m2: float):
         tree = shapely.STRtree(b[bi])
         ia, jb = tree.query(a, predicate="intersects")
         jb = bi[jb]
+        if len(ia):                                   # interiors meet, not just edges touching
+            inner = shapely.relate_pattern(a[ia], b[jb], "T********")
+            ia, jb = ia[inner], jb[inner]
         if len(ia):
             order = np.lexsort((jb, ia))
             ia, jb = ia[order], jb[order]
@@ -1008,6 +1011,9 @@ def _year_of(v) -> int | None:
         return None
     if isinstance(v, (int, float, np.integer, np.floating)) and 1900 <= float(v) <= 2100:
         return int(v)
+    m = re.fullmatch(r"\s*((?:19|20)\d{2})(?:\.0+)?\s*年?\s*", str(v))
+    if m:                                  # a bare year ("2021", "2021年"), not an Excel serial
+        return int(m.group(1))
     d = parse_date(v)
     if d is not None and 1900 <= d.year <= 2100:
         return d.year
