@@ -101,6 +101,10 @@ def overlap(site_file, county_dir, out_dir, layer, id_field):
 
 def main(argv=None):
     """Entry point: run the CLI, turning every error into a Chinese message and exit 1."""
+    import os
+    import warnings
+    if "LANDKIT_DEBUG" not in os.environ:
+        warnings.filterwarnings("ignore")   # library warnings are noise for a bureau user
     try:
         cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:

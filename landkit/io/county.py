@@ -116,8 +116,8 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     cfg = load_config(folder if folder.is_dir() else None, config)
     qa = QAReport()
     cands, rasters, problems = scan_folder(folder)
-    for p in problems:
-        _fail(qa, errors, InputError(p, file=folder))
+    for p, msg in problems:
+        _fail(qa, errors, InputError(msg, file=p))
     chosen, notes = assign_roles(cands)
     chosen.update(_configured_candidates(folder, cfg))
     chosen = {r: c for r, c in chosen.items() if c is not None}

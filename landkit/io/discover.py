@@ -72,8 +72,8 @@ def role_of(name: str) -> tuple[str | None, int]:
 def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
     """All vector layers and rasters under ``folder`` (recursively; .gdb folders are datasets).
 
-    Returns (candidates, rasters, problems); problems are Chinese notes on datasets that
-    could not be listed.
+    Returns (candidates, rasters, problems); problems are (path, Chinese note) for datasets
+    that could not be listed.
     """
     import pyogrio
     cands: list[Candidate] = []
@@ -106,10 +106,15 @@ def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
 
 
 def _add_multi(p: Path, cands, problems, pyogrio) -> None:
+    import warnings
     try:
-        layers = pyogrio.list_layers(p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            layers = pyogrio.list_layers(p)
     except Exception as e:  # noqa: BLE001
-        problems.append(f"{p.name}：无法打开（{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}）")
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        detail = detail.split(" failed: ")[-1].strip(" :;")[:150]
+        problems.append((p, f"{p.name} 已损坏或不是有效的数据文件，无法打开（{detail}）"))
         return
     for name, gtype in layers:
         cands.append(Candidate(p, str(name), str(name), str(gtype) if gtype else None))

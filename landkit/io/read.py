@@ -66,6 +66,17 @@ def _check_shapefile_parts(path: Path) -> None:
     for ext, what in ((".shx", "索引文件 .shx"), (".dbf", "属性表文件 .dbf")):
         if _sibling(path, ext) is None:
             raise InputError(f"缺少{what}（shapefile 需要 .shp、.shx、.dbf 三个文件同名放在一起）", file=path)
+    import struct
+    for f, what in ((path, "主文件 .shp"), (_sibling(path, ".shx"), "索引文件 .shx")):
+        with open(f, "rb") as fh:
+            head = fh.read(100)
+        if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+            raise InputError(f"shapefile {what}不是有效的 shapefile 文件（文件头无效）", file=f)
+        declared = struct.unpack(">i", head[24:28])[0] * 2
+        actual = f.stat().st_size
+        if actual < declared:
+            raise InputError(f"shapefile {what}不完整：文件头记录应有 {declared:,} 字节，实际只有 {actual:,} 字节"
+                             "（文件被截断或未拷贝完整），请重新拷贝数据", file=f)
 
 
 def _decide_crs(path: Path, layer: str | None, raw_crs, bounds, hint_lon, hint_crs) -> CRSDecision:
@@ -207,6 +218,11 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     _cleanup(read_path, path)
     if len(df) == 0:
         raise InputError(f"{rname}图层为空（没有任何要素）", file=path, layer=layer)
+    if ext == ".shp":
+        nrec = _dbf_record_count(_sibling(path, ".dbf"))
+        if nrec is not None and nrec != len(df):
+            raise InputError(f"shapefile 的几何与属性记录数不一致（属性表 {nrec:,} 条，读出 {len(df):,} 个要素），"
+                             "文件可能已损坏", file=path, layer=layer)
 
     df = df.reset_index(names="lk_fid")
     # fields
@@ -299,6 +315,15 @@ def _repair_cut_names(path: Path, encoding: str, findings: list, role) -> Path:
                             f"{len(fixes)} 个字段名在 10 字节处截断了半个汉字，已按完整汉字读取",
                             layer=role, file=str(path)))
     return stem.with_suffix(".shp")
+
+
+def _dbf_record_count(dbf: Path | None) -> int | None:
+    import struct
+    if dbf is None:
+        return None
+    with open(dbf, "rb") as f:
+        head = f.read(8)
+    return struct.unpack("<I", head[4:8])[0] if len(head) == 8 else None
 
 
 def _finite_bounds(geom) -> tuple:
