@@ -71,6 +71,7 @@ INVENTORY_ALIASES = {
     "inefficient": "inefficient", "低效": "inefficient", "低效用地": "inefficient", "城镇低效用地": "inefficient",
     "collective_commercial": "collective_commercial", "集体经营性": "collective_commercial",
     "集体经营性建设用地": "collective_commercial", "collective": "collective_commercial",
+    "农村集体经营性建设用地": "collective_commercial",
 }
 CONTEXT = {   # optional 三区三线 context layers
     "stbhhx": ("生态保护红线", {"color": "#1b5e20", "weight": 1.5, "opacity": 1, "fillColor": "#66bb6a",
@@ -349,11 +350,14 @@ def _context_layers(county, opts) -> list[DisplayLayer]:
 
 #: fields for the feature popups: (column, label, formatter); only existing columns are shown
 _ID_COLS = ["id", "编号", "地块编号", "电子监管号", "批准文号", "批次名称", "宗地号", "ZDDM", "监测编号", "合同编号"]
-_INFO_COLS = [("项目名称", "项目名称"), ("土地使用权人", "土地使用权人"), ("用地单位", "用地单位"), ("权利人", "权利人"),
+_INFO_COLS = [("status_name", "状态"), ("批准文号", "批准文号"), ("批次名称", "批次名称"), ("项目名称", "项目名称"), ("土地使用权人", "土地使用权人"), ("用地单位", "用地单位"), ("权利人", "权利人"),
               ("holder", "土地使用权人"), ("township_name", "乡镇"), ("乡镇", "乡镇"), ("cohort", "批准年份分组"),
               ("批准日期", "批准日期"), ("供地日期", "供地日期"), ("约定动工日期", "约定动工日期"),
               ("实际动工日期", "实际动工日期"), ("idle_since", "闲置起算日期"), ("idle_years", "闲置年限"),
-              ("闲置原因", "闲置原因"), ("cause", "原因"), ("reason", "原因"), ("未供原因", "未供原因"),
+              ("idle_type", "闲置类型"), ("闲置原因", "闲置原因"), ("cause", "闲置原因类别"),
+              ("recover_candidate", "无偿收回候选"), ("lapse_candidate", "自动失效/撤回候选"), ("in_use", "未供即用"),
+              ("reasons", "低效认定依据"), ("exempt_reasons", "豁免情形"), ("行业", "行业"), ("DLMC", "地类"),
+              ("QSDWMC", "权属单位"), ("reason", "原因"), ("未供原因", "未供原因"),
               ("低效类型", "低效类型"), ("criteria", "认定依据"), ("用途", "用途"), ("容积率", "容积率"),
               ("亩均税收", "亩均税收"), ("处置方式", "处置方式"), ("disposal", "处置情况"), ("disposed", "已处置"),
               ("处置状态", "处置状态"), ("status", "状态")]
@@ -403,6 +407,11 @@ def inventory_frames(obj) -> dict[str, gpd.GeoDataFrame]:
         cand = obj.get("layers") if isinstance(obj.get("layers"), dict) else obj
     else:
         layers = getattr(obj, "layers", None) or getattr(obj, "frames", None)
+        if callable(layers):
+            try:
+                layers = layers()
+            except TypeError:
+                layers = None
         if isinstance(layers, dict):
             cand = layers
         else:
@@ -653,7 +662,8 @@ _CSS = """
 .lk-legend .lk-legend-title { font-weight: bold; margin-bottom: 2px; }
 .lk-legend .lk-sw { display: inline-block; width: 16px; height: 11px; margin-right: 6px; vertical-align: -1px;
   border: 1px solid #555; box-sizing: border-box; }
-.lk-legend .lk-sub { color: #607d8b; margin-top: 3px; }
+.lk-legend .lk-sub { color: #607d8b; margin-top: 3px; cursor: default; }
+.lk-legend .lk-off { color: #90a4ae; }
 .lk-tile-banner { position: absolute; z-index: 1000; top: 10px; left: 50%; transform: translateX(-50%);
   background: #fff3cd; color: #795548; border: 1px solid #e0c36b; padding: 4px 12px; border-radius: 4px;
   font-size: 13px; pointer-events: none; }
@@ -697,13 +707,19 @@ def legend_items(layers: list[DisplayLayer]) -> list[tuple[str, list[tuple[str, 
 
 
 def legend_html(layers: list[DisplayLayer]) -> str:
+    """Legend HTML: layers shown at opening listed openly, hidden ones folded (<details>)."""
     parts = ['<div class="lk-legend-title">图例</div>']
+    shown = {lay.name: lay.show for lay in layers}
     for name, items in legend_items(layers):
         if len(items) == 1 and items[0][0] == name:
-            parts.append(f'<div><span class="lk-sw" style="{escape(items[0][1])}"></span>{escape(name)}</div>')
+            row = f'<div><span class="lk-sw" style="{escape(items[0][1])}"></span>{escape(name)}</div>'
+            parts.append(row if shown.get(name, True) else f'<div class="lk-off">{row}</div>')
             continue
-        parts.append(f'<div class="lk-sub">{escape(name)}</div>')
-        parts += [f'<div><span class="lk-sw" style="{escape(css)}"></span>{escape(lbl)}</div>' for lbl, css in items]
+        rows = "".join(f'<div><span class="lk-sw" style="{escape(css)}"></span>{escape(lbl)}</div>' for lbl, css in items)
+        if shown.get(name, True):
+            parts.append(f'<div class="lk-sub">{escape(name)}</div>{rows}')
+        else:
+            parts.append(f'<details><summary class="lk-sub">{escape(name)}</summary>{rows}</details>')
     return "".join(parts)
 
 
@@ -782,7 +798,8 @@ class LandkitMap(folium.Map):
 def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | None = None, imagery=None,
                height="600px", width="100%", simplify_m: float = 1.0, vector_limit: int = 5000,
                vertex_limit: int = 250_000, raster_px: int = 2048, dltb: bool = True,
-               prefer_canvas: bool | None = None, layer_control: bool = True) -> LandkitMap:
+               prefer_canvas: bool | None = None, layer_control: bool = True,
+               collapsed_control: bool = False) -> LandkitMap:
     """An interactive map of a county and its analysis results (a ``folium.Map``).
 
     Parameters
@@ -799,6 +816,7 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
     vector_limit, vertex_limit : a layer with more features/vertices is drawn as a rendered image
     raster_px : largest side of rendered images and imagery, in pixels
     dltb : add the DLTB land-class image (off by default in the layer control)
+    collapsed_control : fold the layer control into an icon (the report does)
     """
     names = bm.normalise(basemap)
     gcj = bm.needs_gcj02(names)
@@ -841,7 +859,7 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
     if tiles:
         m.add_child(TileErrorBanner())
     if layer_control:
-        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        folium.LayerControl(collapsed=collapsed_control, position="topright").add_to(m)
     m.lk_layers = layers
     m.lk_stats = {
         "vector_features_shown": sum(lay.count for lay in layers if lay.kind == "vector" and lay.show),
