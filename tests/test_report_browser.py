@@ -1,0 +1,228 @@
+"""The report in real headless Chromium with every network request blocked.
+
+Uses Debian's chromium (``apt-get install chromium``) driven by pip ``playwright`` with
+``executable_path`` (no ``playwright install``). Skips, saying why, only when no chromium
+binary is found ($LANDKIT_CHROMIUM, /usr/bin/chromium, chromium, chromium-headless-shell).
+Screenshots and PDFs are written to $LANDKIT_ARTIFACTS (default: the test's tmp folder).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import landkit as lk
+from landkit.render.export import write_json
+from landkit.render.report import build_report, pct
+from landkit.run import analyse
+
+from test_maps import PAYLOAD, build_county_dir
+from test_report import get, with_inventory
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_data" / "420704_鄂城区"
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def chromium_binary() -> str | None:
+    cands = [os.environ.get("LANDKIT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+             "/usr/lib/chromium/chromium-headless-shell", shutil.which("chromium-headless-shell"),
+             shutil.which("chromium-browser")]
+    return next((c for c in cands if c and os.path.exists(c)), None)
+
+
+BINARY = chromium_binary()
+pytestmark = pytest.mark.skipif(BINARY is None, reason="没有找到 chromium 浏览器（apt-get install chromium），跳过浏览器测试")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=BINARY, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    d = os.environ.get("LANDKIT_ARTIFACTS")
+    out = Path(d) if d else tmp_path_factory.mktemp("browser")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class Page:
+    """A page opened offline: every http(s) request is aborted and recorded."""
+
+    def __init__(self, browser, path: Path, viewport=(1200, 900)):
+        self.ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        self.blocked, self.failed, self.errors, self.dialogs = [], [], [], []
+
+        def route(r):
+            if r.request.url.startswith(("http:", "https:")):
+                self.blocked.append(r.request.url)
+                r.abort()
+            else:
+                r.continue_()
+        self.ctx.route("**/*", route)
+        self.page = self.ctx.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_function("() => window.L && Object.values(window).some(v => v instanceof L.Map)",
+                                    timeout=30_000)
+        self.page.wait_for_timeout(300)
+
+    def stats(self) -> dict:
+        return self.page.evaluate("""() => {
+            const ms = Object.values(window).filter(v => v instanceof L.Map);
+            let paths = 0, popups = 0, images = 0, labels = 0;
+            ms.forEach(m => m.eachLayer(l => {
+                if (l instanceof L.Path) { paths++; if (l.getPopup()) popups++; }
+                if (l instanceof L.ImageOverlay) images++;
+                if (l instanceof L.Marker) labels++;
+            }));
+            return {maps: ms.length, paths, popups, images, labels,
+                    svg: document.querySelectorAll('path.leaflet-interactive').length,
+                    jquery: typeof window.$ !== 'undefined' || typeof window.jQuery !== 'undefined'};
+        }""")
+
+    def kpis(self) -> list:
+        return self.page.evaluate("""() => Array.from(document.querySelectorAll('[data-kpi]')).map(
+            e => [e.dataset.kpi, e.dataset.value, e.textContent.trim()])""")
+
+    def close(self):
+        self.ctx.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bro")
+    c = lk.read_county(build_county_dir(d))
+    r = with_inventory(c, analyse(c))
+    out = d / "out"
+    build_report(c, r, out / "report.html")
+    write_json(r["summary"], out / "summary.json")
+    return out
+
+
+def _check_open(pg: Page, out: Path, artifacts: Path, name: str):
+    assert pg.blocked == [], f"network requests: {pg.blocked[:5]}"
+    assert pg.failed == [] and pg.errors == [] and pg.dialogs == []
+    st = pg.stats()
+    assert st["maps"] == 1 and not st["jquery"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    expected = int(re.search(r'data-vector-features="(\d+)"', html).group(1))
+    assert st["paths"] == expected > 0
+    assert st["popups"] > 0 and st["labels"] > 0
+    sj = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    items = pg.kpis()
+    assert len(items) >= 15
+    for path, raw, text in items:
+        assert json.loads(raw) == get(sj, path), path
+    shown = {p: t for p, _, t in items}
+    if sj["satellite"].get("available", True):
+        assert shown["satellite.ratio"] == pct(sj["satellite"]["ratio"])
+    shot = artifacts / f"{name}.png"
+    pg.page.screenshot(path=str(shot), full_page=True)
+    pg.page.locator("#map").scroll_into_view_if_needed()
+    pg.page.wait_for_timeout(200)
+    pg.page.screenshot(path=str(artifacts / f"{name}_map.png"))
+    print(f"\nscreenshots: {shot}, {artifacts / f'{name}_map.png'}")
+    return st
+
+
+def test_report_offline_in_chromium(browser, report, artifacts):
+    pg = Page(browser, report / "report.html")
+    try:
+        _check_open(pg, report, artifacts, "report")
+        # a popup opens and is built without jQuery; its text is the data
+        txt = pg.page.evaluate("""() => {
+            const m = Object.values(window).find(v => v instanceof L.Map); let out = null;
+            m.eachLayer(l => { if (!out && l instanceof L.Path && l.getPopup() && l.feature
+                                && l.feature.properties.k === 'illegal') { l.openPopup(); out = true; } });
+            const p = document.querySelector('.leaflet-popup-content'); return p ? p.textContent : null; }""")
+        assert txt and "卫片图斑·违法" in txt and "监测编号" in txt and "亩" in txt
+        assert pg.errors == []
+    finally:
+        pg.close()
+
+
+def test_report_prints_to_a4(browser, report, artifacts):
+    pg = Page(browser, report / "report.html")
+    try:
+        pdf = pg.page.pdf(format="A4", print_background=True)
+        (artifacts / "report.pdf").write_bytes(pdf)
+        pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+        assert 2 <= pages <= 30, pages
+        pg.page.emulate_media(media="print")
+        vis = pg.page.evaluate("""() => [getComputedStyle(document.querySelector('.map-live')).display,
+                                         getComputedStyle(document.querySelector('.map-print')).display]""")
+        assert vis == ["none", "block"]          # the static map replaces the live one on paper
+    finally:
+        pg.close()
+
+
+def test_injected_script_never_runs(browser, tmp_path, artifacts):
+    c = lk.read_county(build_county_dir(tmp_path, payload=True))
+    r = with_inventory(c, analyse(c), payload=True)
+    path = tmp_path / "xss.html"
+    build_report(c, r, path)
+    pg = Page(browser, path)
+    try:
+        # open every popup and tooltip: their text comes from the data
+        n = pg.page.evaluate("""() => { const m = Object.values(window).find(v => v instanceof L.Map); let n = 0;
+            m.eachLayer(l => { if (l instanceof L.Path && l.getPopup()) { l.openPopup(); l.openTooltip(); n++; } });
+            return n; }""")
+        assert n > 0
+        pg.page.wait_for_timeout(300)
+        assert pg.page.evaluate("typeof window.__pwned") == "undefined"
+        assert pg.dialogs == [] and pg.errors == [] and pg.blocked == []
+        body = pg.page.evaluate("document.body.innerText")
+        assert "<script>window.__pwned=1</script>" in body           # shown as text
+        labels = pg.page.evaluate("Array.from(document.querySelectorAll('.lk-label span')).map(e => e.textContent)")
+        assert PAYLOAD[:60] in labels
+        pg.page.screenshot(path=str(artifacts / "xss.png"), full_page=True)
+    finally:
+        pg.close()
+
+
+def test_tile_banner_when_basemap_offline(browser, tmp_path, monkeypatch):
+    monkeypatch.setenv("TIANDITU_TOKEN", "test-token")
+    c = lk.read_county(build_county_dir(tmp_path))
+    path = tmp_path / "tdt.html"
+    build_report(c, analyse(c), path, basemap="tianditu_vec")
+    pg = Page(browser, path)
+    try:
+        pg.page.wait_for_selector(".lk-tile-banner", timeout=10_000)
+        assert pg.page.inner_text(".lk-tile-banner") == "底图不可用（离线）"
+        assert pg.blocked and all("tianditu.gov.cn" in u for u in pg.blocked)
+        assert [e for e in pg.errors if "ERR_FAILED" not in e and "Failed to load resource" not in e] == []
+    finally:
+        pg.close()
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_data/420704_鄂城区 还没有生成")
+def test_sample_county_report(browser, tmp_path, artifacts):
+    from landkit.run import run_county
+    c = lk.read_county(SAMPLE)
+    res = analyse(c)
+    out = tmp_path / "sample"
+    build_report(c, res, out / "report.html")
+    write_json(res["summary"], out / "summary.json")
+    size = (out / "report.html").stat().st_size
+    print(f"\nsample report: {size / 1e6:.2f} MB")
+    assert size <= 10 * 1024 * 1024
+    pg = Page(browser, out / "report.html")
+    try:
+        _check_open(pg, out, artifacts, "sample")
+    finally:
+        pg.close()
