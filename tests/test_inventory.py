@@ -334,6 +334,10 @@ def test_inventory_summary(county):
     assert r.approved_unsupplied.crs.to_epsg() == 4526
     import json
     json.dumps(s, ensure_ascii=False)          # JSON-ready
+    assert [f.code for f in r.findings].count("supply_date_missing") == 1    # reported once, not per analysis
+    for res in [r, *r.results.values()]:
+        if hasattr(res, "_repr_html_"):
+            assert isinstance(res._repr_html_(), str)
 
 
 def test_county_without_approvals_or_supply(tmp_path):

@@ -30,7 +30,7 @@ from ..dates import parse_dates
 from ..errors import ConfigError
 from ..overlay import overlay_areas
 from ..standards.units import m2_to_mu
-from .inventory import (UNKNOWN_TOWN, _cfg, _first, approved_unsupplied, cohort_label, cohort_labels,
+from .inventory import (UNKNOWN_TOWN, _cfg, _first, _town_name, approved_unsupplied, cohort_label, cohort_labels,
                         idle_land)
 from .inventory import settings as inventory_settings
 
@@ -248,7 +248,7 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
     by_t = []
     for code in sorted(towns, key=lambda c: (c == UNKNOWN_TOWN, c)):
         t = towns[code]
-        by_t.append({"code": code, "name": t["name"],
+        by_t.append({"code": code, "name": _town_name(code, t["name"]),
                      "approved_unsupplied": blk_au(t.get("au", au_rows.iloc[0:0] if au_rows is not None else None)),
                      "idle": blk_idle(t.get("idle", idle_rows.iloc[0:0] if idle_rows is not None else None))})
     labels = cohort_labels(inv["cohorts"])

@@ -564,21 +564,21 @@ def approved_unsupplied(county, as_of=None, config=None) -> ApprovedUnsuppliedRe
     ids = row_ids(a, "approvals")
     pz, pz_bad = date_field(county, a, "approvals", "批准日期", ids, findings)
     ch, _ = date_field(county, a, "approvals", "撤回日期", ids, findings)
-    no_date = np.array([x is None for x in pz])
+    no_date = np.array([x is None for x in pz], dtype=bool)
     if no_date.any():
         findings.append(Finding("warning", "approval_date_missing",
                                 f"{int(no_date.sum())} 个批准用地没有可用的批准日期，未计入批而未供",
                                 "approvals", _file(county, "approvals"), "批准日期",
                                 list(ids[no_date]), int(no_date.sum())))
-    after = np.array([x is not None and x > D for x in pz])
-    withdrawn = np.array([w is not None and w <= D for w in ch]) & ~no_date & ~after
+    after = np.array([x is not None and x > D for x in pz], dtype=bool)
+    withdrawn = np.array([w is not None and w <= D for w in ch], dtype=bool) & ~no_date & ~after
     active = ~no_date & ~after & ~withdrawn
 
     # supply at D
     sids = row_ids(sup, "supply")
     gd, gd_bad = date_field(county, sup, "supply", "供地日期", sids, findings)
-    s_undated = np.array([x is None for x in gd])
-    s_at = np.array([x is None or x <= D for x in gd])
+    s_undated = np.array([x is None for x in gd], dtype=bool)
+    s_at = np.array([x is None or x <= D for x in gd], dtype=bool)
     if s_undated.any():
         findings.append(Finding("warning", "supply_date_missing",
                                 f"{int(s_undated.sum())} 个供地记录没有可用的供地日期，按基准日前已供地处理",
@@ -686,6 +686,8 @@ def approved_unsupplied(county, as_of=None, config=None) -> ApprovedUnsuppliedRe
         findings.append(Finding("info", "grid_fallback",
                                 f"{fb} 个批次的差集运算在 1 毫米精度网格上完成（几何拓扑异常）", "approvals",
                                 _file(county, "approvals")))
+    if county.dltb is None:
+        notes.append("没有地类图斑图层，未判断未供即用和自动失效/撤回候选")
     summ = _au_summary(feats, D, s, [], notes)
     summ.update({
         "approved_count": int(len(act)), "approved_mu": _mu(counted_m2),
@@ -731,7 +733,7 @@ def _au_summary(feats, D, s, missing, notes) -> dict:
         towns = f["township"].fillna(UNKNOWN_TOWN)
         by_t = []
         for code, grp in f.groupby(towns, sort=True):
-            by_t.append({"code": code, "name": _first(grp["township_name"]),
+            by_t.append({"code": code, "name": _town_name(code, _first(grp["township_name"])),
                          "unsupplied_mu": _mu(grp["unsupplied_m2"]), "count": int(len(grp))})
         by_c = []
         for lab in labels + sorted(set(f["cohort"]) - set(labels)):
@@ -755,6 +757,10 @@ def _au_summary(feats, D, s, missing, notes) -> dict:
 def _first(series):
     v = [x for x in series.tolist() if x is not None and not (isinstance(x, float) and np.isnan(x))]
     return v[0] if v else None
+
+
+def _town_name(code, name):
+    return "未能确定乡镇" if code == UNKNOWN_TOWN and name is None else name
 
 
 # --------------------------------------------------------------------------------------
@@ -914,7 +920,7 @@ def idle_land(county, as_of=None, config=None) -> IdleResult:
     cause_text = _text(sup, "闲置原因")
     cause = np.array([classify_cause(t, s) for t in cause_text], dtype=object)
     price = _num(sup, "出让价款")
-    idle = np.array([x in IDLE_TYPES for x in status])
+    idle = np.array([x in IDLE_TYPES for x in status], dtype=bool)
     idle_days = np.array([(D - since[i]).days if since[i] else np.nan for i in range(n)], dtype="float64")
     overdue = np.array([full_years(ref[i], D) if ref[i] else -1 for i in range(n)], dtype=np.int64)
     ent = idle & (cause == "企业")
@@ -972,7 +978,8 @@ def _idle_summary(feats, D, missing, notes) -> dict:
         f = feats
         by_t = []
         for code, grp in f.groupby(f["township"].fillna(UNKNOWN_TOWN), sort=True):
-            by_t.append({"code": code, "name": _first(grp["township_name"]), "idle_mu": _mu(grp["area_m2"]),
+            by_t.append({"code": code, "name": _town_name(code, _first(grp["township_name"])),
+                         "idle_mu": _mu(grp["area_m2"]),
                          "count": int(len(grp))})
         out = {"as_of": D.isoformat(), "available": True, "idle_mu": _mu(f["area_m2"]), "count": int(len(f)),
                "not_started_count": int((f["status"] == "idle_not_started").sum()),
@@ -1130,7 +1137,8 @@ def _simple_summary(feats, missing, notes, key) -> dict:
     else:
         by_t = []
         for code, grp in feats.groupby(feats["township"].fillna(UNKNOWN_TOWN), sort=True):
-            by_t.append({"code": code, "name": _first(grp["township_name"]), f"{key}_mu": _mu(grp["area_m2"]),
+            by_t.append({"code": code, "name": _town_name(code, _first(grp["township_name"])),
+                         f"{key}_mu": _mu(grp["area_m2"]),
                          "count": int(len(grp))})
         out = {"available": True, f"{key}_mu": _mu(feats["area_m2"]), "count": int(len(feats)), "by_township": by_t}
     if missing:
@@ -1228,7 +1236,7 @@ def collective_commercial(county, config=None) -> CollectiveResult:
     out["village"] = vill
     out["village_name"] = [vnames.get(v) or n if v else None for v, n in zip(vill, zm)]
     # towns without a valid ZLDWDM: the townships layer
-    miss = np.array([t is None for t in town])
+    miss = np.array([t is None for t in town], dtype=bool)
     if miss.any():
         loc = locate(_geoms(out)[miss], _NoDltb(county), cfg, cfg.sliver_m2)
         out.loc[out.index[miss], "township"] = loc["township"].to_numpy()
@@ -1343,7 +1351,7 @@ def inventory(county, as_of=None, config=None) -> InventoryResult:
     by_t = []
     for code in sorted(towns, key=lambda c: (c == UNKNOWN_TOWN, c)):
         t = towns[code]
-        row = {"code": code, "name": t["name"]}
+        row = {"code": code, "name": _town_name(code, t["name"])}
         for k in CATEGORIES:
             row[f"{k}_mu"] = (cat_mu(k, t["parts"][k]) if k in t["parts"] else 0.0) if avail[k] else None
         row["total_mu"] = _union_mu(np.concatenate(t["geoms"]), county.crs)
@@ -1361,7 +1369,10 @@ def inventory(county, as_of=None, config=None) -> InventoryResult:
         summary["missing"] = missing
     if notes:
         summary["notes"] = notes
-    findings = au.findings + il.findings + ie.findings + cc.findings
+    findings = []
+    for f in au.findings + il.findings + ie.findings + cc.findings:
+        if f not in findings:           # 供地日期 findings come from two analyses
+            findings.append(f)
     return InventoryResult(summary, frames["approved_unsupplied"], frames["idle"], frames["inefficient"],
                            frames["collective_commercial"], res, findings)
 
