@@ -485,7 +485,7 @@ def _context(county, analysis, m) -> dict:
         "illegal_rows": largest_illegal(results, names), "idle_rows": largest_idle(results, names),
         "map_header": Markup(parts["header"]), "map_html": Markup(parts["html"]),
         "map_script": Markup(parts["script"]), "map_svg": Markup(print_svg(m.lk_layers)),
-        "legend": legend_items(m.lk_layers), "map_stats": m.lk_stats,
+        "legend": legend_items([lay for lay in m.lk_layers if lay.show]), "map_stats": m.lk_stats,
         "online_basemap": bm.is_online(m.lk_stats.get("basemaps", [])),
         "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
     }
