@@ -132,3 +132,11 @@ def test_missing_folder():
     with pytest.raises(InputError) as e:
         lk.read_county("/nonexistent/县")
     assert "不存在" in str(e.value)
+
+
+def test_repr_html_escapes_and_summarises(county_dir):
+    (county_dir / "landkit.toml").write_text('[county]\nname = "<script>x</script>县"\n', encoding="utf-8")
+    c = lk.read_county(county_dir)
+    h = c._repr_html_()
+    assert "<script>x" not in h and "&lt;script&gt;x" in h
+    assert "地类图斑" in h and "数据可以使用" in h and "16" in h

@@ -67,6 +67,30 @@ class County:
             })
         return rows
 
+    def _repr_html_(self) -> str:
+        """A readable card in Jupyter: metadata, layers, QA counts and the first findings."""
+        from html import escape as e
+        from ..qa import LEVEL_NAMES
+        crs = _crs_label(self.crs) if self.crs is not None else "未确定"
+        rows = []
+        for r in self.layer_table():
+            n = r["要素数"]
+            rows.append(f"<tr><td>{e(r['名称'])}</td><td>{e(r['文件'] or '—')}</td>"
+                        f"<td style='text-align:right'>{'' if n is None else f'{n:,}'}</td>"
+                        f"<td>{e(r['编码'] or '')}</td><td>{e(r['坐标系'] or '')}</td></tr>")
+        rows = "".join(rows)
+        items = [f for f in self.qa.findings if f.level != "info"][:12]
+        qa = "".join(f"<li><b>{e(LEVEL_NAMES[f.level])}</b> {e(ROLE_NAMES.get(f.layer, f.layer or '全县'))}："
+                     f"{e(f.message)}</li>" for f in items)
+        colour = "#1a7f37" if self.usable else "#cf222e"
+        verdict = "可以使用" if self.usable else "不能使用"
+        return (f"<div style='font-family:sans-serif'><h4 style='margin:4px 0'>{e(self.name or '')}"
+                f"（{e(self.adcode or '')}） {e(str(self.year or ''))}年度 · 截至 "
+                f"{e(self.as_of.isoformat() if self.as_of else '未设')} · {e(crs)}</h4>"
+                f"<table><tr><th>图层</th><th>文件</th><th>要素数</th><th>编码</th><th>坐标系</th></tr>{rows}</table>"
+                f"<p style='color:{colour}'><b>数据{verdict}</b>：{len(self.qa.errors)} 个错误，"
+                f"{len(self.qa.warnings)} 个警告</p><ul>{qa}</ul></div>")
+
     def __repr__(self) -> str:
         have = ", ".join(f"{r}={len(g)}" for r, g in self.layers.items())
         return (f"County({self.name or '?'} {self.adcode or ''}, year={self.year}, "
