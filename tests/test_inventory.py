@@ -541,3 +541,25 @@ def test_subtract_union_is_fast_at_county_size():
     for i in (0, 57, 199):
         exp = shapely.difference(a[i], shapely.union_all(s)) if len(touch[i]) else a[i]
         assert m2[i] == pytest.approx(float(ellipsoidal_area(gpd.GeoSeries([exp], crs=CRS))[0]), rel=1e-6, abs=1.0)
+
+
+def test_difference_falls_back_to_grid_on_topology_errors(monkeypatch):
+    """A GEOS TopologyException in the difference is redone on the 1 mm grid, never raised."""
+    from shapely.errors import GEOSException
+    import landkit.analyses.inventory as inv
+    real = shapely.difference
+    calls = []
+
+    def flaky(a, b, grid_size=None, **kw):
+        calls.append(grid_size)
+        if grid_size is None:
+            raise GEOSException("TopologyException: side location conflict")
+        return real(a, b, grid_size=grid_size, **kw)
+    monkeypatch.setattr(inv.shapely, "difference", flaky)
+    a = np.array([box(0, 0, 200, 100), box(300, 0, 400, 100)], dtype=object)
+    s = np.array([box(0, 0, 100, 100), box(50, 0, 150, 100)], dtype=object)
+    rem, m2, touch, _, fb = subtract_union(a, s, CRS, 1.0)
+    assert fb == 1 and calls[-1] == inv.GRID
+    assert m2[0] == pytest.approx(area((150, 0, 200, 100)), rel=1e-6)
+    assert m2[1] == pytest.approx(area((300, 0, 400, 100)), rel=1e-9)
+    assert [list(t) for t in touch] == [[0, 1], []]
