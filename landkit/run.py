@@ -36,6 +36,20 @@ def analyse(county: County) -> dict:
         summary["satellite"] = {"available": True, **sat.summary}
     else:
         summary["satellite"] = {"available": False, "reason": "该县没有卫片图斑图层"}
+    from .analyses.disposal import disposal_rate
+    from .analyses.inventory import inventory
+    inv = inventory(county)
+    results["inventory"] = inv
+    summary["inventory"] = inv.summary
+    disp = disposal_rate(county)
+    results["disposal"] = disp
+    summary["disposal"] = disp.summary
+    seen = set()
+    for f in list(inv.findings) + list(disp.findings):
+        key = (f.code, f.layer, f.field, f.message)
+        if key not in seen:
+            seen.add(key)
+            county.qa.add(f)
     fo = {"tolerance_m2": county.config.sliver_m2}
     if county.yjjbnt is None:
         fo.update({"available": False, "reason": "该县没有永久基本农田图层"})

@@ -2,6 +2,7 @@
 filters, a totals row, sensible widths, A4 landscape printing with the header repeated."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,12 @@ class Col:
 
 
 def _cell_value(v, kind):
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
         return None
+    if isinstance(v, (pd.Timestamp, dt.datetime)):
+        return v.date() if not pd.isna(v) else None
+    if isinstance(v, dt.date):
+        return v
     if isinstance(v, (list, tuple)):
         return "、".join(map(str, v))
     if kind == "area":
@@ -71,8 +76,11 @@ def add_sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col], *, he
     for k in range(n):
         i = r0 + 1 + k
         for j, c in enumerate(cols, 1):
-            cell = ws.cell(row=i, column=j, value=_cell_value(data[j - 1][k], c.kind))
-            if c.kind in FORMATS:
+            val = _cell_value(data[j - 1][k], c.kind)
+            cell = ws.cell(row=i, column=j, value=val)
+            if isinstance(val, dt.date):
+                cell.number_format = FORMATS["date"]
+            elif c.kind in FORMATS:
                 cell.number_format = FORMATS[c.kind]
             cell.border = BORDER
     last = r0 + n

@@ -36,6 +36,8 @@ def satellite_frames(sat) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
 def result_layers(county, res) -> dict[str, gpd.GeoDataFrame]:
     out = {}
     r = res["results"]
+    if "inventory" in r:
+        out.update({k: v for k, v in r["inventory"].layers().items() if v is not None and len(v)})
     if "satellite" in r:
         _, patches = satellite_frames(r["satellite"])
         out["卫片图斑结果"] = patches
@@ -54,6 +56,126 @@ def result_layers(county, res) -> dict[str, gpd.GeoDataFrame]:
                 g[extra] = f[extra].values
         out[f"永农压占_{ROLE_NAMES[role]}"] = g
     return out
+
+
+LOC = [Col("乡镇", "township_name"), Col("村", "village_name")]
+PLAN = [Col("拟处置方式", "拟处置方式", width=14), Col("责任单位", "责任单位", width=14),
+        Col("责任人", "责任人", width=10), Col("完成时限", "完成时限", width=12), Col("处置进展", "处置进展", width=14),
+        Col("备注", "备注", width=16)]
+
+
+def _yesno(df, col):
+    if col in df.columns:
+        df[col + "_文字"] = df[col].map(lambda v: "是" if v is True or v == 1 else ("否" if v is False or v == 0 else None))
+
+
+def inventory_sheets(wb, title, county, inv, disp, s):
+    """汇总, 批而未供, 闲置土地, 低效用地, 集体经营性建设用地, 处置率 (DOMAIN.md §7.2)."""
+    isum = s.get("inventory") or {}
+    dsum = s.get("disposal") or {}
+    rows = []
+
+    def add(label, v, note=""):
+        rows.append((label, "未提供数据" if v is None else v, note))
+    add("截至日期", isum.get("as_of"))
+    add("批而未供（亩）", _r2(isum.get("approved_unsupplied_mu")), f"{isum.get('approved_unsupplied_count') or 0} 个批次")
+    add("闲置土地（亩）", _r2(isum.get("idle_mu")), f"{isum.get('idle_count') or 0} 宗")
+    add("城镇低效用地（亩）", _r2(isum.get("inefficient_mu")), f"{isum.get('inefficient_count') or 0} 宗")
+    add("农村集体经营性建设用地（亩）", _r2(isum.get("collective_commercial_mu")),
+        f"{isum.get('collective_commercial_count') or 0} 个图斑")
+    add("存量建设用地合计（亩）", _r2(isum.get("total_mu")), "多类重叠的土地只计一次")
+    for key, name in (("approved_unsupplied", "批而未供"), ("idle", "闲置土地")):
+        d = dsum.get(key) or {}
+        rate = d.get("rate")
+        add(f"{name}处置率（{dsum.get('year', '')}年）", None if rate is None else f"{rate:.2%}",
+            f"基数 {_r2(d.get('base_mu'))} 亩，已处置 {_r2(d.get('disposed_mu'))} 亩，目标 {d.get('target', 0):.0%}，"
+            f"差额 {_r2(d.get('shortfall_mu'))} 亩" if d else "")
+    for n in (isum.get("notes") or []) + (dsum.get("notes") or []):
+        add("说明", n)
+    add_kv_sheet(wb, "汇总", rows, heading=f"{title}存量建设用地大盘点汇总")
+    wb.move_sheet("汇总", offset=-(len(wb.sheetnames) - 1))
+
+    au = inv.approved_unsupplied
+    if au is not None:
+        au = au.copy()
+        for c in ("in_use", "lapse_candidate"):
+            _yesno(au, c)
+        add_sheet(wb, "批而未供", au.drop(columns="geometry"), [
+            Col("批次名称", "批次名称"), Col("批准文号", "批准文号"), Col("批准日期", "批准日期"),
+            Col("批准年份分组", "cohort"), *LOC,
+            Col("批准面积(亩)", "approved_mu", "area", True), Col("已供面积(亩)", "supplied_mu", "area", True),
+            Col("未供面积(亩)", "unsupplied_mu", "area", True), Col("未供面积(公顷)", "unsupplied_ha", "area", True),
+            Col("未供原因", "未供原因"), Col("未供即用", "in_use_文字"), Col("自动失效/撤回候选", "lapse_candidate_文字"),
+            Col("压占永久基本农田(亩)", "yjjbnt_mu", "area", True), Col("压占生态红线(亩)", "stbhhx_mu", "area", True),
+            *PLAN], heading=f"{title}批而未供土地台账", note=f"截至 {isum.get('as_of')}；面积为 CGCS2000 椭球面积")
+    else:
+        _missing_sheet(wb, "批而未供", isum)
+    idle = inv.idle
+    if idle is not None:
+        idle = idle.copy()
+        _yesno(idle, "recover_candidate")
+        add_sheet(wb, "闲置土地", idle.drop(columns="geometry"), [
+            Col("电子监管号", "电子监管号"), Col("项目名称", "项目名称"), Col("土地使用权人", "土地使用权人"),
+            Col("联系人", "联系人"), Col("联系电话", "联系电话"), *LOC, Col("供地日期", "供地日期"),
+            Col("约定动工日期", "约定动工日期"), Col("实际动工日期", "实际动工日期"),
+            Col("面积(亩)", "area_mu", "area", True), Col("面积(公顷)", "area_ha", "area", True),
+            Col("闲置类型", "idle_type"), Col("闲置起算日期", "idle_since"), Col("闲置年数", "idle_years", "float"),
+            Col("闲置原因", "cause"), Col("土地闲置费(万元)", "idle_fee_wan", "area", True),
+            Col("无偿收回候选", "recover_candidate_文字"), *PLAN],
+            heading=f"{title}闲置土地台账", note="53号令第二条：超过约定动工日期满一年未动工，或中止开发满一年且开发/投资不足")
+    else:
+        _missing_sheet(wb, "闲置土地", isum)
+    ineff = inv.inefficient
+    if ineff is not None:
+        add_sheet(wb, "低效用地", ineff.drop(columns="geometry"), [
+            Col("宗地代码", "宗地代码"), Col("权利人", "权利人"), Col("联系电话", "联系电话"), *LOC, Col("用途", "用途"),
+            Col("行业", "行业"), Col("面积(亩)", "area_mu", "area", True), Col("面积(公顷)", "area_ha", "area", True),
+            Col("容积率", "容积率", "float"), Col("亩均税收(万元/亩)", "亩均税收", "float"),
+            Col("行业亩均税收均值", "tax_average", "float"), Col("认定依据", "reasons", width=30), *PLAN],
+            heading=f"{title}城镇低效用地台账")
+    else:
+        _missing_sheet(wb, "低效用地", isum)
+    cc = inv.collective_commercial
+    if cc is not None:
+        add_sheet(wb, "集体经营性建设用地", cc.drop(columns="geometry"), [
+            Col("标识码", "BSM"), Col("地类编码", "DLBM"), Col("地类名称", "DLMC"), Col("权属性质", "QSXZ"),
+            Col("权属单位", "QSDWMC"), *LOC, Col("面积(亩)", "area_mu", "area", True),
+            Col("面积(公顷)", "area_ha", "area", True), *PLAN], heading=f"{title}农村集体经营性建设用地台账")
+    else:
+        _missing_sheet(wb, "集体经营性建设用地", isum)
+    if dsum:
+        drows = []
+        for key, name in (("approved_unsupplied", "批而未供"), ("idle", "闲置土地")):
+            d = dsum.get(key) or {}
+            drows.append({"范围": "全县", "类别": name, **d})
+        for t in dsum.get("by_township") or []:
+            for key, name in (("approved_unsupplied", "批而未供"), ("idle", "闲置土地")):
+                d = t.get(key) or {}
+                drows.append({"范围": t.get("name") or t.get("code"), "类别": name, **d})
+        for t in dsum.get("by_cohort") or []:
+            for key, name in (("approved_unsupplied", "批而未供"), ("idle", "闲置土地")):
+                d = t.get(key) or {}
+                if d:
+                    drows.append({"范围": f"批次年度 {t.get('cohort')}", "类别": name, **d})
+        df = pd.DataFrame(drows)
+        if "met" in df.columns:
+            df["达标"] = df["met"].map(lambda v: "是" if v is True else ("否" if v is False else None))
+        add_sheet(wb, "处置率", df, [
+            Col("范围", "范围"), Col("类别", "类别"), Col("基数(亩)", "base_mu", "area"),
+            Col("已处置(亩)", "disposed_mu", "area"), Col("处置率", "rate", "pct"), Col("目标", "target", "pct"),
+            Col("差额(亩)", "shortfall_mu", "area"), Col("达标", "达标")], totals=False,
+            heading=f"{title}批而未供和闲置土地处置率（{dsum.get('year')}年）",
+            note=f"基准日 {int(dsum.get('year') or 0) - 1}-12-31；处置率 = 考核期内处置面积 ÷ 基数面积")
+
+
+def _missing_sheet(wb, name, isum):
+    reason = "；".join(isum.get("notes") or []) or "该县没有提供相应图层"
+    add_kv_sheet(wb, name, [("说明", f"未提供数据：{reason}", "")], heading=name)
+
+
+def _r2(v):
+    from ..standards.units import round_half_up
+    return None if v is None else round_half_up(v, 2)
 
 
 def ledger_workbook(county, res):
@@ -78,6 +200,8 @@ def ledger_workbook(county, res):
             Col("图斑面积(亩)", "图斑面积_亩", "area", True), Col("占用耕地(亩)", "占用耕地_亩", "area", True),
             Col("占用耕地扣除田坎(亩)", "占用耕地净_亩", "area", True), Col("计入比例的耕地(亩)", "计入耕地_亩", "area", True),
             Col("占用永久基本农田(亩)", "占用永久基本农田_亩", "area", True)], heading=f"{title}卫片图斑清单")
+    if "inventory" in r:
+        inventory_sheets(wb, title, county, r["inventory"], r.get("disposal"), s)
     rows = []
     for role in ("approvals", "supply", "parcels", "patches"):
         fr = r.get(f"farmland_{role}")
