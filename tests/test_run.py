@@ -171,3 +171,61 @@ def _county_with_yjjbnt(tmp_path):
                           geometry=[shapely.box(X0 - 5, Y0 - 5, X0 + 15, Y0 + 15)])
     write_shp(yj, d / "YJJBNTBHTB.shp")
     return d
+
+
+def test_ledger_inventory_sheets(sample_run):
+    wb = openpyxl.load_workbook(sample_run[0] / "ledger.xlsx")
+    for name in ("汇总", "批而未供", "闲置土地", "低效用地", "集体经营性建设用地", "处置率"):
+        assert name in wb.sheetnames, name
+    assert wb.sheetnames[0] == "汇总"
+    s = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
+    for name, key in (("批而未供", "approved_unsupplied_mu"), ("闲置土地", "idle_mu")):
+        ws = wb[name]
+        hr = next(r for r in range(1, 6) if ws.cell(r, 1).value not in (None, "") and ws.cell(r, 2).value)
+        headers = [c.value for c in ws[hr]]
+        for h in ("乡镇", "村", "拟处置方式", "责任单位", "完成时限"):
+            assert h in headers, (name, h)
+        area_col = headers.index("未供面积(亩)" if name == "批而未供" else "面积(亩)") + 1
+        last = ws.max_row
+        assert ws.cell(last, 1).value == "合计"
+        assert ws.cell(last, area_col).value == pytest.approx(s["inventory"][key], abs=0.01)
+        assert ws.freeze_panes == f"A{hr + 1}" and ws.auto_filter.ref
+        # the bureau's columns are left blank to fill in
+        plan = headers.index("拟处置方式") + 1
+        assert all(ws.cell(r, plan).value in (None, "") for r in range(hr + 1, last))
+    ws = wb["闲置土地"]
+    hr = next(r for r in range(1, 6) if ws.cell(r, 1).value == "电子监管号")
+    headers = [c.value for c in ws[hr]]
+    assert {"土地使用权人", "联系电话", "闲置原因", "土地闲置费(万元)"} <= set(headers)
+
+
+def test_summary_inventory_and_disposal(sample_run):
+    s = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
+    inv, dis = s["inventory"], s["disposal"]
+    for k in ("as_of", "approved_unsupplied_mu", "approved_unsupplied_count", "idle_mu", "idle_count",
+              "inefficient_mu", "inefficient_count", "collective_commercial_mu", "collective_commercial_count",
+              "total_mu", "by_township", "by_cohort"):
+        assert k in inv, k
+    parts = [inv[k] for k in ("approved_unsupplied_mu", "idle_mu", "inefficient_mu", "collective_commercial_mu")]
+    assert max(parts) <= inv["total_mu"] + 1e-6 <= sum(parts) + 1e-6
+    assert dis["year"] == 2024
+    for cat in ("approved_unsupplied", "idle"):
+        d = dis[cat]
+        assert set(d) >= {"base_mu", "disposed_mu", "rate", "target", "shortfall_mu", "met"}
+        if d["base_mu"]:
+            assert d["rate"] == pytest.approx(d["disposed_mu"] / d["base_mu"])
+            assert d["shortfall_mu"] == pytest.approx(max(0.0, d["target"] * d["base_mu"] - d["disposed_mu"]))
+
+
+def test_county_without_approvals_or_supply_says_so(tmp_path):
+    d = _small_county(tmp_path)
+    r = run("run", str(d), "-o", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    inv = s["inventory"]
+    assert inv["approved_unsupplied_mu"] is None and inv["idle_mu"] is None
+    assert {"approvals", "supply"} <= set(inv["missing"]) and inv["notes"]
+    assert s["disposal"]["approved_unsupplied"]["rate"] is None
+    wb = openpyxl.load_workbook(tmp_path / "o" / "ledger.xlsx")
+    text = " ".join(str(c.value) for row in wb["批而未供"].iter_rows() for c in row if c.value)
+    assert "未提供数据" in text
