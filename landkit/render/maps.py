@@ -274,7 +274,7 @@ def _township_layers(county, summary, opts) -> list[DisplayLayer]:
     names = [fmt_text(n) for n in _col(t, "XZQMC")]
     out = []
     if rows:
-        styles = {f"c{i}": {"color": "#607d8b", "weight": 0.8, "opacity": 1, "fillColor": c, "fillOpacity": 0.55}
+        styles = {f"c{i}": {"color": "#607d8b", "weight": 0.8, "opacity": 1, "fillColor": c, "fillOpacity": 0.45}
                   for i, (_, c, _) in enumerate(RATIO_CLASSES)}
         styles["nd"] = {"color": "#607d8b", "weight": 0.8, "opacity": 1, "fillColor": TOWN_NODATA, "fillOpacity": 0.4}
         keys, values = [], []
