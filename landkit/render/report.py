@@ -110,10 +110,11 @@ class KPI:
     def __init__(self, summary, path, label, kind="mu", note=""):
         self.path, self.label, self.kind, self.note = path, label, kind, note
         self.raw = _get(summary, path)
+        self.absent = False
 
     @property
     def missing(self) -> bool:
-        return self.raw is None
+        return self.raw is None or self.absent
 
     @property
     def data_value(self) -> str:
@@ -121,13 +122,13 @@ class KPI:
 
     @property
     def display(self) -> str:
-        if self.raw is None:
+        if self.missing:
             return MISSING
         return {"mu": mu, "pct": pct, "count": count}.get(self.kind, text)(self.raw)
 
     @property
     def unit(self) -> str:
-        return {"mu": "亩", "count": "个"}.get(self.kind, "") if self.raw is not None else ""
+        return {"mu": "亩", "count": "个"}.get(self.kind, "") if not self.missing else ""
 
 
 def _card(title, main: KPI | None, *, status="none", status_text="", ref="", lines=(), missing_reason="",
@@ -192,7 +193,9 @@ def kpi_cards(summary: dict) -> list[dict]:
         cards.append(_card("违法占用永久基本农田", main,
                            missing_reason=reason(summary, "farmland_overlap") or reason(summary, "satellite")))
     # 存量建设用地
-    if available(summary, "inventory") and "total_mu" in (summary.get("inventory") or {}):
+    inv = summary.get("inventory") or {}
+    if available(summary, "inventory") and "total_mu" in inv and any(
+            inv.get(f"{k}_mu") is not None for k in CATEGORY_NAMES):
         lines = []
         for k, name in CATEGORY_NAMES.items():
             lines.append(KPI(summary, f"inventory.{k}_mu", name))
@@ -200,8 +203,10 @@ def kpi_cards(summary: dict) -> list[dict]:
                            status="info", status_text=f"截至 {text(_get(summary, 'inventory.as_of'))}",
                            lines=lines))
     else:
-        cards.append(_card("存量建设用地", KPI(summary, "inventory.total_mu", ""),
-                           missing_reason=reason(summary, "inventory")))
+        why = reason(summary, "inventory") or "；".join(text(x) for x in (inv.get("notes") or [])[:2])
+        main = KPI(summary, "inventory.total_mu", "")
+        main.absent = True    # no category could be counted: say so rather than show 0
+        cards.append(_card("存量建设用地", main, missing_reason=why))
     return cards
 
 
