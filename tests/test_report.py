@@ -182,3 +182,16 @@ def test_report_size_budget_rebuilds_lighter(county_res):
     c, res = county_res
     small = build_report(c, res, max_bytes=200_000)
     assert len(small.encode()) < len(build_report(c, res).encode())
+
+
+def test_inventory_with_no_category_is_not_zero(county_res):
+    c, res = county_res
+    r = {"summary": dict(res["summary"]), "results": dict(res["results"])}
+    r["summary"]["inventory"] = {"as_of": "2024-12-31", "total_mu": 0.0, "by_township": [], "by_cohort": [],
+                                 **{f"{k}_{x}": None for k in ("approved_unsupplied", "idle", "inefficient",
+                                                              "collective_commercial") for x in ("mu", "count")},
+                                 "notes": ["该县没有批准用地、供地和宗地图层"]}
+    p = KPIs()
+    p.feed(build_report(c, r))
+    shown = {k: (raw, t.strip()) for k, raw, t in p.items}
+    assert shown["inventory.total_mu"] == ("0.0", "未提供数据")
