@@ -13,6 +13,24 @@ from .io.county import County, read_county
 from .io.read import read_layer
 from .standards.area import ellipsoidal_area
 
+
+def map(county, analysis=None, basemap=None, **kwargs):
+    """A folium map of a county and its results (see :func:`landkit.render.maps.county_map`)."""
+    from .render.maps import county_map
+    return county_map(county, analysis, basemap, **kwargs)
+
+
+def report(county, analysis=None, path=None, **kwargs) -> str:
+    """The leadership report as one self-contained offline HTML (see :func:`landkit.render.report.build_report`)."""
+    from .render.report import build_report
+    return build_report(county, analysis, path, **kwargs)
+
+
+def analyse(county) -> dict:
+    """Run every analysis on a County: {"summary": dict, "results": {...}} (see :mod:`landkit.run`)."""
+    from .run import analyse as _analyse
+    return _analyse(county)
+
 __version__ = "0.1.0"
-__all__ = ["County", "Config", "ConfigError", "InputError", "LandkitError", "ellipsoidal_area",
-           "load_config", "read_county", "read_layer", "__version__"]
+__all__ = ["County", "Config", "ConfigError", "InputError", "LandkitError", "analyse", "ellipsoidal_area",
+           "load_config", "map", "read_county", "read_layer", "report", "__version__"]

@@ -122,7 +122,10 @@ def write_outputs(county: County, res: dict, out_dir: Path) -> None:
         if layers:
             write_gpkg(layers, tmp / "results.gpkg")
         ledger_workbook(county, res).save(tmp / "ledger.xlsx")
+        from .render.report import build_report
+        build_report(county, res, tmp / "report.html")
         for f in sorted(tmp.iterdir()):
+            os.chmod(f, 0o644)
             os.replace(f, out_dir / f.name)
     except OSError as e:
         raise InputError(f"写出结果失败（{e.strerror or e}）", file=out_dir)
