@@ -600,7 +600,8 @@ class _Reporter:
 
 
 def _connect(scheduler: str | None, workers: int | None, timeout: float = 20.0):
-    """(client, cluster-or-None, label, n_workers)."""
+    """(client, cluster-or-None, label, n_workers). LANDKIT_DASK_TIMEOUT (seconds) overrides ``timeout``."""
+    timeout = float(os.environ.get("LANDKIT_DASK_TIMEOUT", timeout))
     try:
         from distributed import Client, LocalCluster
     except ImportError as e:  # pragma: no cover
@@ -621,8 +622,9 @@ def _connect(scheduler: str | None, workers: int | None, timeout: float = 20.0):
     n = workers or default_workers()
     if n < 1:
         raise InputError(f"--workers 应为正整数，得到 {n}")
+    # no dashboard; the scheduler's HTTP endpoint on a free localhost port (not 8787, which may be taken)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR)
     client = Client(cluster, set_as_default=False)
     return client, cluster, "local", n
 

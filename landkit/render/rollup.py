@@ -10,6 +10,7 @@ import html
 import json
 import math
 import os
+import re
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -175,12 +176,21 @@ GREY = "D9D9D9"
 BLUE = "DDEBF7"
 
 
+def folder_meta(folder: str) -> tuple[str, str | None]:
+    """(name, adcode) from a folder name like ``420704_鄂城区`` (as landkit reads county folders)."""
+    m = re.match(r"^(\d{6})[_\-\s]*(.*)$", folder)
+    if m:
+        return (m.group(2) or folder), m.group(1)
+    return folder, None
+
+
 def county_frame(batch: dict) -> pd.DataFrame:
     """One row per county, sorted: worst 卫片 ratio first, counties without a ratio next, failures last."""
     rows = []
     for c in batch["counties"]:
         h = c.get("headline") or {}
-        r = {"folder": c["folder"], "name": h.get("name") or c["folder"], "adcode": h.get("adcode"),
+        fname, fcode = folder_meta(c["folder"])
+        r = {"folder": c["folder"], "name": h.get("name") or fname, "adcode": h.get("adcode") or fcode,
              "year": h.get("year"), "status": c["status"], "run_status": RUN_STATUS.get(c["status"], c["status"]),
              "seconds": c.get("seconds"), "error": c.get("error")}
         r.update({k: v for k, v in h.items() if k not in ("name", "adcode", "year")})
@@ -399,7 +409,7 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
             continue
         h = c.get("headline") or {}
         key = _colour_key(c)
-        name = h.get("name") or c["folder"]
+        name = h.get("name") or folder_meta(c["folder"])[0]
         if c["status"] == "failed":
             title = f"{name}：分析失败 — {c.get('error') or ''}"
         else:
