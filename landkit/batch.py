@@ -376,8 +376,9 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
             summary = json.loads((final / "summary.json").read_text(encoding="utf-8"))
             res.update(status="skipped", headline=headline(summary))
             try:
-                res["outline"] = json.loads((final / OUTLINE).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                feat = json.loads((final / OUTLINE).read_text(encoding="utf-8"))
+                res["outline"] = feat.get("geometry") if feat.get("type") == "Feature" else feat
+            except (OSError, ValueError, AttributeError):
                 res["outline"] = None
             return res
         tmp = out_root / f"{_TMP_PREFIX}{name}-{secrets.token_hex(4)}"

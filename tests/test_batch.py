@@ -222,7 +222,8 @@ def test_resume_redoes_nothing(first_run, county_root, scheduler):
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["counts"] == {"total": 4, "ok": 0, "skipped": 3, "failed": 1}
     assert all(c["headline"] for c in s["counties"] if c["status"] == "skipped")
-    assert "<path " in (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("<path ") == 4 and ">nan<" not in page    # skipped counties keep their outline
 
 
 def test_resume_hashes_content_not_size_and_mtime(first_run, county_root, scheduler):

@@ -370,7 +370,8 @@ svg text{font-size:12px;text-anchor:middle;dominant-baseline:middle;pointer-even
 .legend span{display:inline-block;margin-right:14px;font-size:13px}
 .legend i{display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:4px;border:1px solid #aaa}
 table{border-collapse:collapse;margin-top:18px;font-size:13px}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:nowrap}
+td:last-child{white-space:normal}
 th{background:#dce6f1}
 td.n{text-align:right}
 tr.failed td{background:#fbe3e4}
@@ -403,7 +404,8 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
     df = county_frame(batch)
     by_folder = {c["folder"]: c for c in batch["counties"]}
     items = []
-    for c in batch["counties"]:
+    # failed counties first, so that a county drawn twice (a copy of another) shows its good run on top
+    for c in sorted(batch["counties"], key=lambda c: c["status"] != "failed"):
         g = outlines.get(c["folder"])
         if not g:
             continue
@@ -438,6 +440,9 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
                                                 "批而未供处置率", "闲置土地处置率", "存量合计(亩)", "报告", "说明")),
               "</tr></thead><tbody>"]
 
+    def txt(v):
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else esc(str(v))
+
     def num(v, fmt="{:.2f}"):
         return "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
     for rec in df.to_dict("records"):
@@ -448,10 +453,10 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
         report = f'<a href="{esc(link)}">{"报告" if link.endswith("report.html") else "摘要"}</a>' if link else ""
         remark = esc(c.get("error") or "；".join(c.get("notes") or []))
         parts.append(
-            f'<tr class="{c["status"]}"><td>{esc(str(rec["name"]))}</td><td>{esc(str(rec.get("adcode") or ""))}</td>'
+            f'<tr class="{c["status"]}"><td>{txt(rec["name"])}</td><td>{txt(rec.get("adcode"))}</td>'
             f'<td>{esc(RUN_STATUS.get(c["status"], c["status"]))}</td>'
             f'<td class="n st-{st or "none"}">{num(h.get("satellite_ratio"), "{:.2%}")}</td>'
-            f'<td class="st-{st or "none"}">{esc(str(rec.get("satellite_status_cn") or ""))}</td>'
+            f'<td class="st-{st or "none"}">{txt(rec.get("satellite_status_cn"))}</td>'
             f'<td class="n">{num(h.get("approved_unsupplied_disposal_rate"), "{:.2%}")}</td>'
             f'<td class="n">{num(h.get("idle_disposal_rate"), "{:.2%}")}</td>'
             f'<td class="n">{num(h.get("inventory_total_mu"))}</td><td>{report}</td>'
