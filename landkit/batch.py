@@ -371,6 +371,12 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
                "config": str(config) if config else None, "landkit_version": __version__}
     tmp = None
     try:
+        if not Path(county_dir).is_dir():
+            raise InputError(f"工作节点 {os.uname().nodename} 上找不到县数据文件夹；使用 dask 集群时，"
+                             "各节点须以相同路径挂载数据所在的共享存储", file=county_dir)
+        if not out_root.is_dir():
+            raise InputError(f"工作节点 {os.uname().nodename} 上找不到输出文件夹；使用 dask 集群时，"
+                             "输出文件夹须在各节点以相同路径可见（共享存储）", file=out_root)
         inputs = hash_inputs(county_dir, extra=[config] if config else [])
         if resume and _record_matches(final, inputs, options):
             summary = json.loads((final / "summary.json").read_text(encoding="utf-8"))

@@ -423,3 +423,43 @@ def test_unreachable_scheduler_is_bad_input(county_root, tmp_path, monkeypatch):
     monkeypatch.setenv("LANDKIT_DASK_TIMEOUT", "3")
     r = batch_cli(county_root, "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9", timeout=120)
     assert r.returncode == 1 and "无法连接 dask 调度器" in r.stderr, r.stderr
+
+
+def test_workers_that_cannot_see_the_paths(tmp_path):
+    r = B.run_one_county(str(tmp_path / "missing" / "420111_x"), str(tmp_path), "420111_x")
+    assert r["status"] == "failed" and "共享存储" in r["error"] and "找不到县数据文件夹" in r["error"]
+    r = B.run_one_county(str(tmp_path), str(tmp_path / "no-out"), "x")
+    assert r["status"] == "failed" and "找不到输出文件夹" in r["error"]
+    assert not (tmp_path / "no-out").exists()
+
+
+def test_killed_batch_leaves_only_complete_county_folders(county_root, tmp_path):
+    """SIGKILL the whole batch (driver and its local workers) right after the first county is done:
+    every county folder present is complete; the next --resume run cleans up and finishes the rest."""
+    import signal
+    root = tmp_path / "root"
+    for n in (GOOD[0], GOOD[1]):
+        shutil.copytree(county_root / n, root / n)
+    shutil.copytree(county_root / "武汉样例" / GOOD[2], root / GOOD[2])
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    p = subprocess.Popen([sys.executable, "-c", "from landkit.batch import main; main()", str(root), "-o", str(out),
+                          "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                         start_new_session=True)
+    try:
+        for line in p.stdout:
+            if "✓" in line:
+                break
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    done = [d for d in out.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    assert 1 <= len(done) < 3
+    for d in done:
+        rec = json.loads((d / "inputs.json").read_text(encoding="utf-8"))
+        assert all((d / f).stat().st_size == n for f, n in rec["outputs"].items())
+        assert set(OUTPUTS) <= {f.name for f in d.iterdir()}
+    r = batch_cli(root, "-o", out, "--workers", "1", "--resume")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("跳过") >= len(done)
+    assert sorted(d.name for d in out.iterdir() if d.is_dir()) == sorted(GOOD)   # no .tmp-* left
