@@ -333,8 +333,10 @@ def _generic_story(fr: Frame, rng):
                                       wobble=0.45, aspect=rng.uniform(1.1, 1.8), n=64), land0, grid_size=GRID)
         fr.lakes.append((nm + "湖", g))
     # hills: a few bumps far from the river
-    hp = spread_points(rng, shapely.buffer(land0, -2000), 4)
-    fr.hill_bumps = [(float(x), float(y), float(rng.uniform(2000, 5000)), float(rng.uniform(0.4, 0.9)))
+    n_hills = 3 + int(area / 4e8)
+    hp = spread_points(rng, shapely.difference(shapely.buffer(land0, -2000), shapely.buffer(fr.urban, 2500)),
+                       n_hills)
+    fr.hill_bumps = [(float(x), float(y), float(rng.uniform(3000, 6500)), float(rng.uniform(0.7, 1.1)))
                      for x, y in hp]
     fr.hill_bumps.sort(key=lambda t: -t[1])
     # a small river from the first lake to the big river
@@ -343,7 +345,7 @@ def _generic_story(fr: Frame, rng):
         q = ops.nearest_points(section, lc)[0]
         fr.rivers_small = [(_smooth(rng, [(lc.x, lc.y), (q.x, q.y)]), 45.0)]
     # townships: 2–3 街道 around the city, 镇/乡 spread over the rest
-    n_town = max(6, int(round(area / 4.5e7)))
+    n_town = max(6, int(round(area / 6e7)))
     n_jd = 3 if area > 4e8 else 2
     taken: set[str] = set()
     base_names = N.place_names(rng, n_town + n_jd, taken)

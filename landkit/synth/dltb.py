@@ -11,7 +11,8 @@ import shapely
 
 from . import names as N
 from ._base import Frame
-from ._util import GRID, Noise, blob, ellipsoidal, polygons_only, rng_for, sample_in, snap, spread_points, wiggly_line
+from ._util import (GRID, Noise, blob, ellipsoidal, overlay, polygons_only, rng_for, sample_in, snap, spread_points,
+                    wiggly_line)
 
 WATER_MERGE = ("1101", "1102", "1106")
 AGRI_CUT = {"0101", "0102", "0103", "0201", "0202", "0204", "0307", "0305", "1104", "1202", "0404", "1203", "1206"}
@@ -67,15 +68,36 @@ def _density(fr: Frame):
     return f, 9.0
 
 
-def make_cells(fr: Frame, n: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _density_grid(fr: Frame, res: float = 40.0):
+    """The seed density sampled once on a grid; returns a fast lookup function."""
     dens, dmax = _density(fr)
+    x0, y0, x1, y1 = fr.boundary.bounds
+    nx = int(np.ceil((x1 - x0) / res)) + 1
+    ny = int(np.ceil((y1 - y0) / res)) + 1
+    gx, gy = np.meshgrid(x0 + (np.arange(nx) + 0.5) * res, y0 + (np.arange(ny) + 0.5) * res)
+    grid = dens(gx.ravel(), gy.ravel()).reshape(ny, nx)
+
+    def f(x, y):
+        ix = np.clip(((x - x0) / res).astype(int), 0, nx - 1)
+        iy = np.clip(((y - y0) / res).astype(int), 0, ny - 1)
+        return grid[iy, ix]
+
+    return f, float(grid.max())
+
+
+def make_cells(fr: Frame, n: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dens, dmax = _density_grid(fr)
     pts = sample_in(rng, fr.boundary, n, density=dens, max_density=dmax)
     pts = np.round(pts, 3)
     vor = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=fr.boundary, ordered=True)
     cells = shapely.get_parts(vor)
     inside = shapely.contains_properly(fr.boundary, cells)
     out = np.empty(len(cells), dtype=object)
-    out[inside] = snap(cells[inside])
+    # pure vertex rounding to the 1 mm grid (shared vertices round identically)
+    rounded = shapely.transform(cells[inside], lambda c: np.round(c, 3))
+    bad = ~shapely.is_valid(rounded)
+    rounded[bad] = snap(cells[inside][bad])
+    out[inside] = rounded
     out[~inside] = shapely.intersection(cells[~inside], fr.boundary, grid_size=GRID)
     parts, idx = polygons_only(out)
     keep = shapely.area(parts) > 0.01
@@ -109,17 +131,21 @@ def assign_townships(fr: Frame, cells, x, y, rng) -> np.ndarray:
         f = 1.9 if t.kind == "街道" else 1.0
         score[:, i] = np.hypot(x - t.seat[0], y - t.seat[1]) * f + 1100.0 * nz(x, y)
     town = np.argmin(score, axis=1)
-    return _make_contiguous(fr, cells, x, y, town)
+    return _make_contiguous(fr, cells, x, y, town)  # (labels, regions)
 
 
 def _make_contiguous(fr, cells, x, y, label, max_rounds=6):
-    """Give stray parts of a label's region to the neighbouring label that borders them most."""
+    """Give stray parts of a label's region to the neighbouring label that borders them most.
+
+    Returns the labels and the dissolved region of every label."""
     tree = shapely.STRtree(cells)
+    regions = {}
     for _ in range(max_rounds):
         changed = False
         for lab in np.unique(label):
             sel = np.flatnonzero(label == lab)
             u = dissolve(cells[sel])
+            regions[int(lab)] = u
             parts = shapely.get_parts(u)
             if len(parts) <= 1:
                 continue
@@ -141,8 +167,9 @@ def _make_contiguous(fr, cells, x, y, label, max_rounds=6):
                 label[members] = np.bincount(nb).argmax()
                 changed = True
         if not changed:
-            break
-    return label
+            return label, regions
+    regions = {int(lab): dissolve(cells[label == lab]) for lab in np.unique(label)}
+    return label, regions
 
 
 def _spread_among(rng, x, y, k, m=3000):
@@ -314,13 +341,18 @@ def classify(fr: Frame, x, y, rng, landuse=None) -> tuple[np.ndarray, np.ndarray
         cls[sm] = rural(x[sm], y[sm], MINING, strength=0.5)
         zone[sm] = "204"
     # approvals / supply already built or used
-    if landuse is not None:
-        for g, code in landuse:
-            shapely.prepare(g)
-            sl = shapely.contains_xy(g, x, y)
-            if code == "keep":
-                continue
-            cls[sl] = code
+    if landuse:
+        lg = np.array([g for g, _ in landuse], dtype=object)
+        lc = np.array([c for _, c in landuse], dtype=object)
+        pi, gi = shapely.STRtree(lg).query(shapely.points(x, y), predicate="within")
+        if len(pi):
+            # the last matching override wins (they are listed in priority order)
+            order = np.lexsort((gi, pi))
+            pi, gi = pi[order], gi[order]
+            last = np.r_[pi[1:] != pi[:-1], True]
+            pi, gi = pi[last], gi[last]
+            keep = lc[gi] != "keep"
+            cls[pi[keep]] = lc[gi[keep]]
     # river bank (滩涂, 防护林), lakes, the river
     bank = shapely.contains_xy(fr.bank_zone, x, y) & (fr.noise["bank"](x, y) > -0.35)
     cls[bank] = rural(x[bank], y[bank], BANK, strength=0.8)
@@ -506,7 +538,7 @@ def cut_with(part: Partition, code: str, buffers, widths, allowed, clip, linear:
     if len(pi) == 0:
         return part
     src = cand[pi]
-    inter = shapely.intersection(part.geom[src], buffers[bi], grid_size=GRID)
+    inter = overlay(shapely.intersection, part.geom[src], buffers[bi])
     lparts, lp = polygons_only(inter)
     ok = shapely.area(lparts) >= 5.0
     lparts, lp = lparts[ok], lp[ok]
@@ -521,7 +553,7 @@ def cut_with(part: Partition, code: str, buffers, widths, allowed, clip, linear:
     for j in np.flatnonzero(counts > 1):
         L[j] = shapely.union_all(lparts[first[j]:first[j] + counts[j]], grid_size=GRID)
     wid = np.maximum.reduceat(pwid, first)
-    rem = shapely.difference(part.geom[srcs], L, grid_size=GRID)
+    rem = overlay(shapely.difference, part.geom[srcs], L)
     rparts, rp_ = polygons_only(rem)
     small = shapely.area(rparts) < 25.0
     if small.any():
@@ -529,6 +561,9 @@ def cut_with(part: Partition, code: str, buffers, widths, allowed, clip, linear:
             L[j] = shapely.union_all(np.concatenate([[L[j]], rparts[small & (rp_ == j)]]), grid_size=GRID)
         rparts, rp_ = rparts[~small], rp_[~small]
     lfin, lf_ = polygons_only(L)
+    # numerical debris (< 0.5 m²) is dropped
+    ok = shapely.area(lfin) >= 0.5
+    lfin, lf_ = lfin[ok], lf_[ok]
     new_g = np.concatenate([rparts, lfin])
     new_src = srcs[np.concatenate([rp_, lf_])]
     new_cls = np.concatenate([part.cls[srcs[rp_]], np.full(len(lfin), code, dtype=object)])
@@ -571,8 +606,11 @@ def add_holes(part: Partition, rng, k: int = 6) -> tuple[Partition, list[int]]:
         isl = snap(blob(rng, c.x, c.y, rng.uniform(12, 28), wobble=0.25, n=10))
         if not shapely.contains(inner, isl):
             continue
-        geoms[i] = shapely.difference(geoms[i], isl, grid_size=GRID)
-        new_g.append(shapely.intersection(part.geom[i], isl, grid_size=GRID))
+        g = geoms[i]
+        geoms[i] = shapely.Polygon(shapely.get_coordinates(g.exterior),
+                                   [shapely.get_coordinates(r) for r in g.interiors]
+                                   + [shapely.get_coordinates(isl.exterior)[::-1]])
+        new_g.append(isl)
         new_src.append(i)
         new_cls.append("0702" if part.cls[i] in FOREST or rng.random() < 0.4 else "1104")
         done.append(i)
@@ -641,7 +679,7 @@ def build_partition(fr: Frame, n_dltb: int, seed: int, landuse=None) -> tuple[Pa
     network = linear_network(fr, rng_for(seed, "linear"), detail)
     n_cells = _cells_for(fr, n_dltb, network, rng_for(seed, "estimate"))
     cells, x, y = make_cells(fr, n_cells, rng)
-    town = assign_townships(fr, cells, x, y, rng_for(seed, "townships"))
+    town, regions = assign_townships(fr, cells, x, y, rng_for(seed, "townships"))
     village, vill = assign_villages(fr, cells, x, y, town, rng_for(seed, "villages"))
     cls, zone = classify(fr, x, y, rng_for(seed, "classes"), landuse)
     part = Partition(cells, x, y, town, village, cls, zone, np.zeros(len(x)))
@@ -654,31 +692,42 @@ def build_partition(fr: Frame, n_dltb: int, seed: int, landuse=None) -> tuple[Pa
     short = n_dltb - len(part.geom)
     if short > 0:
         part = _split_largest(part, short, rng_for(seed, "topup"))
-    xzq = np.array([dissolve(cells[town == i]) for i in range(len(fr.townships))], dtype=object)
+    xzq = np.array([regions.get(i, shapely.Polygon()) for i in range(len(fr.townships))], dtype=object)
     return part, vill, xzq
+
+
+def _half_planes(geoms, rng):
+    """For each polygon, a rectangle covering the part on one side of a random line through
+    its centroid (sized to the polygon, not the world, to keep the overlay cheap)."""
+    c = shapely.centroid(geoms)
+    b = shapely.bounds(geoms)
+    L = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) + 10.0
+    ang = rng.uniform(0, np.pi, len(geoms))
+    cx, cy = shapely.get_x(c), shapely.get_y(c)
+    dx, dy = np.cos(ang) * L, np.sin(ang) * L
+    nx, ny = -np.sin(ang) * L, np.cos(ang) * L
+    return shapely.polygons(np.stack([
+        np.column_stack([cx - dx, cy - dy]), np.column_stack([cx + dx, cy + dy]),
+        np.column_stack([cx + dx + nx, cy + dy + ny]), np.column_stack([cx - dx + nx, cy - dy + ny]),
+        np.column_stack([cx - dx, cy - dy])], axis=1))
+
+
+def split_in_two(geoms, rng):
+    """Split every polygon by a random line through its centroid.
+
+    Returns (parts, index of the source polygon)."""
+    half = _half_planes(geoms, rng)
+    ga, ia = polygons_only(overlay(shapely.intersection, geoms, half))
+    gb, ib = polygons_only(overlay(shapely.difference, geoms, half))
+    return np.concatenate([ga, gb]), np.concatenate([ia, ib])
 
 
 def _split_largest(part: Partition, k: int, rng) -> Partition:
     area = shapely.area(part.geom)
     cand = np.flatnonzero(np.isin(part.cls, ["0101", "0103", "0301", "0305", "0307", "1104", "0201"]))
     cand = cand[np.argsort(-area[cand])][:k]
-    c = shapely.centroid(part.geom[cand])
-    ang = rng.uniform(0, np.pi, len(cand))
-    cx, cy = shapely.get_x(c), shapely.get_y(c)
-    L = 1e5
-    # half-plane on one side of a line through the centroid
-    dx, dy = np.cos(ang) * L, np.sin(ang) * L
-    nx, ny = -np.sin(ang) * L, np.cos(ang) * L
-    half = shapely.polygons(np.stack([
-        np.column_stack([cx - dx, cy - dy]), np.column_stack([cx + dx, cy + dy]),
-        np.column_stack([cx + dx + nx, cy + dy + ny]), np.column_stack([cx - dx + nx, cy - dy + ny]),
-        np.column_stack([cx - dx, cy - dy])], axis=1))
-    a = shapely.intersection(part.geom[cand], half, grid_size=GRID)
-    b = shapely.difference(part.geom[cand], half, grid_size=GRID)
-    ga, ia = polygons_only(a)
-    gb, ib = polygons_only(b)
-    new_g = np.concatenate([ga, gb])
-    src = cand[np.concatenate([ia, ib])]
+    new_g, idx = split_in_two(part.geom[cand], rng)
+    src = cand[idx]
     keep = np.ones(len(part.geom), bool)
     keep[cand] = False
     rp = shapely.get_coordinates(shapely.point_on_surface(new_g))
@@ -775,12 +824,19 @@ def attributes(fr: Frame, part: Partition, vill: Villages, seed: int):
     simple = np.flatnonzero((shapely.get_num_interior_rings(geom) == 0) & (nv >= 6) & (nv <= 9)
                             & (area > 1500) & (area < 6000) & (P.width == 0))
     # 1) three bow-tie (self-intersecting) polygons: swap two neighbouring vertices
-    bow = rng.choice(simple, size=3, replace=False)
     geom = geom.copy()
-    for i in bow:
+    bow = []
+    for i in rng.permutation(simple):
         c = shapely.get_coordinates(geom[i].exterior)[:-1]
         c[[1, 2]] = c[[2, 1]]
-        geom[i] = shapely.Polygon(np.vstack([c, c[:1]]))
+        g = shapely.Polygon(np.vstack([c, c[:1]]))
+        if shapely.is_valid(g):
+            continue
+        geom[i] = g
+        bow.append(int(i))
+        if len(bow) == 3:
+            break
+    bow = np.array(bow)
     defects["bow_tie"] = sorted(int(i) for i in bow)
     # 2) one duplicate BSM
     rest = np.setdiff1d(np.arange(n), bow)

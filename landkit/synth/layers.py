@@ -10,7 +10,9 @@ import shapely
 
 from . import names as N
 from ._base import Frame
-from ._util import GRID, Noise, add_months, ellipsoidal, fmt_date, polygons_only, quad, rng_for, sample_in, snap
+from ._util import (GRID, Noise, add_months, ellipsoidal, fmt_date, points_in_each, polygons_only, quad, rng_for,
+                    round_mm, sample_in, snap)
+from .dltb import split_in_two
 from .landuse import Approvals, Supply
 
 ILLEGAL = ("违法", "非农违法")
@@ -101,28 +103,27 @@ def make_stbhhx(fr: Frame, seed: int, dltb_geom, dltb_df, meta):
 
 # ----------------------------------------------------------------- 永久基本农田
 def _displace(fr: Frame, rng, geoms):
-    """Shift by a smooth 0.2–1.5 m field and jitter vertices by ±0.1 m, as a function of
-    position only (shared vertices move together, so the layer does not overlap itself)."""
+    """Shift by a smooth 0.2–1.5 m field plus a ±0.1 m vertex jitter field (250 m scale).
+    Both are continuous functions of position, so neighbours that share vertices move
+    together and the layer does not start overlapping itself."""
     b = fr.boundary.bounds
     nx = Noise(rng, b, 5000, octaves=2)
     ny = Noise(rng, b, 5000, octaves=2)
+    jx_f = Noise(rng, b, 250, octaves=1)
+    jy_f = Noise(rng, b, 250, octaves=1)
 
     def f(c):
         x, y = c[:, 0], c[:, 1]
-        dx = 0.75 + 0.55 * nx(x, y)
-        dy = -0.55 + 0.45 * ny(x, y)
-        hx = np.sin(np.round(x, 3) * 12.9898 + np.round(y, 3) * 78.233) * 43758.5453
-        hy = np.sin(np.round(x, 3) * 39.3467 + np.round(y, 3) * 11.135) * 24634.6345
-        jx = (hx - np.floor(hx) - 0.5) * 0.2
-        jy = (hy - np.floor(hy) - 0.5) * 0.2
-        return np.column_stack([x + dx + jx, y + dy + jy])
+        dx = 0.75 + 0.55 * nx(x, y) + 0.1 * jx_f(x, y)
+        dy = -0.55 + 0.45 * ny(x, y) + 0.1 * jy_f(x, y)
+        return np.column_stack([x + dx, y + dy])
 
-    out = shapely.transform(geoms, f)
-    bad = np.flatnonzero(~shapely.is_valid(out))
+    out = round_mm(shapely.transform(geoms, f))
+    bad = np.flatnonzero(~shapely.is_valid(out) | (shapely.get_type_id(out) != 3))
     for i in bad:
         parts, _ = polygons_only(np.array([shapely.make_valid(out[i])], dtype=object))
         out[i] = parts[int(np.argmax(shapely.area(parts)))]
-    return snap(out)
+    return out
 
 
 def make_yjjbnt(fr: Frame, seed: int, dltb_geom, dltb_df, meta, exclude, n_target=None):
@@ -145,12 +146,14 @@ def make_yjjbnt(fr: Frame, seed: int, dltb_geom, dltb_df, meta, exclude, n_targe
     src = sel.copy()
     # merge a few adjacent pairs in the same village
     tree = shapely.STRtree(geoms)
-    a, bb = tree.query(geoms, predicate="touches")
-    same = (a < bb) & (meta["village"][src[a]] == meta["village"][src[bb]])
+    probe = rng.choice(len(geoms), size=min(len(geoms), max(40, len(geoms) // 10)), replace=False)
+    a, bb = tree.query(geoms[probe], predicate="intersects")
+    a = probe[a]
+    same = (a != bb) & (meta["village"][src[a]] == meta["village"][src[bb]])
     a, bb = a[same], bb[same]
     used = np.zeros(len(geoms), bool)
     pairs = []
-    for i in rng.permutation(len(a))[: max(1, len(geoms) // 30)]:
+    for i in rng.permutation(len(a))[: max(1, len(geoms) // 30)]:  # merge ~3 % of them
         p, q = a[i], bb[i]
         if used[p] or used[q]:
             continue
@@ -167,29 +170,24 @@ def make_yjjbnt(fr: Frame, seed: int, dltb_geom, dltb_df, meta, exclude, n_targe
     if n_target is not None and n_target > len(geoms):
         k = min(n_target - len(geoms), len(geoms))
         big = np.argsort(-shapely.area(geoms))[:k]
-        c = shapely.centroid(geoms[big])
-        ang = rng.uniform(0, np.pi, k)
-        L = 1e5
-        cx, cy = shapely.get_x(c), shapely.get_y(c)
-        dx, dy, nx_, ny_ = np.cos(ang) * L, np.sin(ang) * L, -np.sin(ang) * L, np.cos(ang) * L
-        half = shapely.polygons(np.stack([
-            np.column_stack([cx - dx, cy - dy]), np.column_stack([cx + dx, cy + dy]),
-            np.column_stack([cx + dx + nx_, cy + dy + ny_]), np.column_stack([cx - dx + nx_, cy - dy + ny_]),
-            np.column_stack([cx - dx, cy - dy])], axis=1))
-        g1, i1 = polygons_only(shapely.intersection(geoms[big], half, grid_size=GRID))
-        g2, i2 = polygons_only(shapely.difference(geoms[big], half, grid_size=GRID))
+        parts, idx = split_in_two(geoms[big], rng)
         keep = np.ones(len(geoms), bool)
         keep[big] = False
-        geoms = np.concatenate([geoms[keep], g1, g2])
-        src = np.concatenate([src[keep], src[big][i1], src[big][i2]])
+        geoms = np.concatenate([geoms[keep], parts])
+        src = np.concatenate([src[keep], src[big][idx]])
     elif n_target is not None and n_target < len(geoms):
         pick = np.sort(rng.choice(len(geoms), size=n_target, replace=False))
         geoms, src = geoms[pick], src[pick]
-    geoms = _displace(fr, rng, geoms)
+    # densify first: the displacement field is smooth along every ≤ 25 m segment, so a
+    # vertex of one polygon lying on a neighbour's edge (T-junction) stays on it to a few
+    # mm and the layer does not start overlapping itself
+    geoms = _displace(fr, rng, shapely.segmentize(geoms, 25.0))
     # two pairs that overlap each other (a QA finding)
     tree = shapely.STRtree(geoms)
-    a, bb = tree.query(geoms, predicate="touches")
-    ok = a < bb
+    probe = rng.choice(len(geoms), size=min(len(geoms), 400), replace=False)
+    a, bb = tree.query(geoms[probe], predicate="intersects")
+    a = probe[a]
+    ok = a != bb
     a, bb = a[ok], bb[ok]
     overlaps = []
     for i in rng.permutation(len(a)):
@@ -235,26 +233,31 @@ def make_yjjbnt(fr: Frame, seed: int, dltb_geom, dltb_df, meta, exclude, n_targe
 
 # ----------------------------------------------------------------- 卫片图斑
 class _Placer:
-    """Keeps patches from overlapping each other."""
+    """Keeps patches from overlapping each other (10 m apart at least)."""
 
-    def __init__(self):
-        self.geoms: list = []
-        self.boxes = np.empty((0, 4))
+    def __init__(self, cap: int = 1024):
+        self.n = 0
+        self.geoms = np.empty(cap, dtype=object)
+        self.boxes = np.empty((cap, 4))
 
     def free(self, g) -> bool:
-        if not self.geoms:
+        if not self.n:
             return True
         b = shapely.bounds(g)
-        hit = ~((self.boxes[:, 0] > b[2] + 10) | (self.boxes[:, 2] < b[0] - 10)
-                | (self.boxes[:, 1] > b[3] + 10) | (self.boxes[:, 3] < b[1] - 10))
-        if not hit.any():
+        bx = self.boxes[:self.n]
+        hit = np.flatnonzero(~((bx[:, 0] > b[2] + 10) | (bx[:, 2] < b[0] - 10)
+                               | (bx[:, 1] > b[3] + 10) | (bx[:, 3] < b[1] - 10)))
+        if not len(hit):
             return True
-        cand = np.array(self.geoms, dtype=object)[hit]
-        return not shapely.intersects(cand, shapely.buffer(g, 10)).any()
+        return not shapely.intersects(self.geoms[hit], shapely.buffer(g, 10, quad_segs=2)).any()
 
     def add(self, g):
-        self.geoms.append(g)
-        self.boxes = np.vstack([self.boxes, shapely.bounds(g)])
+        if self.n == len(self.geoms):
+            self.geoms = np.concatenate([self.geoms, np.empty(len(self.geoms), dtype=object)])
+            self.boxes = np.vstack([self.boxes, np.empty((len(self.boxes), 4))])
+        self.geoms[self.n] = g
+        self.boxes[self.n] = shapely.bounds(g)
+        self.n += 1
 
 
 def _area_ha(rng, median_ha, lo=0.1, hi=5.0, sigma=0.8):
@@ -273,18 +276,21 @@ def make_patches(fr: Frame, n: int, seed: int, dltb_geom, dltb_df, ap: Approvals
     shapely.prepare(apu)
     rows: list[dict] = []
 
-    def place(region, area, *, aspect=1.6, within=None, tries=60, angle=None):
-        """A patch of about `area` m² centred in region, clipped to `within` and the land."""
+    def place(region, area, *, aspect=1.6, within=None, tries=30, angle=None):
+        """A patch of about `area` m² centred in region, clipped to `within` or the land."""
+        clip = land if within is None else within
         for _ in range(tries):
             p = sample_in(rng, region, 1)[0]
             g = quad(rng, p[0], p[1], area, aspect=aspect, angle=angle)
-            clip = land if within is None else shapely.intersection(within, land)
-            g = snap(shapely.intersection(g, clip, grid_size=GRID))
-            parts, _ = polygons_only(np.array([g], dtype=object))
-            if not len(parts):
+            if not pl.free(g):
                 continue
-            g = parts[int(np.argmax(shapely.area(parts)))]
-            if g.area < 900 or not pl.free(g):
+            if not shapely.contains(clip, g):
+                g = shapely.intersection(g, clip, grid_size=GRID)
+                parts, _ = polygons_only(np.array([g], dtype=object))
+                if not len(parts):
+                    continue
+                g = parts[int(np.argmax(shapely.area(parts)))]
+            if g.area < 900:
                 continue
             return g
         return None
@@ -301,12 +307,12 @@ def make_patches(fr: Frame, n: int, seed: int, dltb_geom, dltb_df, ap: Approvals
         """(geometry or None, subclass, 项目名称, 用地单位) for one legal patch."""
         g, proj, who = None, "", ""
         if sub == "土地供应" and started:
-            j = started[int(rng.integers(len(started)))]
+            j = started.pop(int(rng.integers(len(started))))
             piece = sup.geom[j]
             g = place(piece, min(piece.area * rng.uniform(0.5, 0.95), _area_ha(rng, 1.5)), within=piece)
             proj, who = sup.df["项目名称"].iloc[j], sup.df["土地使用权"].iloc[j]
         elif sub == "登记发证" and old_built:
-            j = old_built[int(rng.integers(len(old_built)))]
+            j = old_built.pop(int(rng.integers(len(old_built))))
             piece = sup.geom[j]
             g = place(piece, _area_ha(rng, 0.4, hi=2.0), within=piece)
             proj, who = sup.df["项目名称"].iloc[j].replace("项目", "扩建项目"), sup.df["土地使用权"].iloc[j]
@@ -450,7 +456,7 @@ def make_patches(fr: Frame, n: int, seed: int, dltb_geom, dltb_df, ap: Approvals
         ill_rows.append({"geom": g, "判定类型": kinds[j % len(kinds)], "合法子类": "", "违法类型": vt,
                          "整改状态": _pick(rng, RECTIFY), "项目名称": proj, "用地单位": who})
     all_rows = rows + ill_rows + other_rows
-    geoms = np.array([r["geom"] for r in all_rows], dtype=object)
+    geoms = snap(np.array([r["geom"] for r in all_rows], dtype=object))
     df = pd.DataFrame([{k: v for k, v in r.items() if k != "geom"} for r in all_rows])
     # dates and numbering
     m = len(geoms)
@@ -502,18 +508,17 @@ def make_parcels(fr: Frame, n: int, seed: int, dltb_geom, dltb_df, meta):
     # points proportional to area
     m = int(n * 1.3) + 20
     pick = rng.choice(len(src), size=m, p=a / a.sum())
-    pts = np.empty((m, 2))
-    for k, i in enumerate(pick):
-        pts[k] = sample_in(rng, pieces[i], 1)[0]
-    pts = np.round(pts, 2)
+    pts = np.round(points_in_each(rng, pieces[pick]), 2)
     _, first = np.unique(pts, axis=0, return_index=True)
     keep = np.sort(first)
     pts, pick = pts[keep], pick[keep]
     vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=fr.boundary, ordered=True))
     g = shapely.intersection(vor, pieces[pick], grid_size=GRID)
-    g = shapely.buffer(g, -float(rng.uniform(2.5, 4.0)), join_style="mitre")
+    mean_cell = a.sum() / len(pts)
+    inset = float(np.clip(0.05 * np.sqrt(mean_cell), 0.5, 3.5))
+    g = shapely.buffer(g, -inset * float(rng.uniform(0.8, 1.2)), join_style="mitre")
     parts, idx = polygons_only(g)
-    big = shapely.area(parts) > 600
+    big = shapely.area(parts) > min(600.0, 0.15 * mean_cell)
     parts, idx = parts[big], idx[big]
     _, first = np.unique(idx, return_index=True)   # one part per point
     parts, idx = parts[first], idx[first]

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio import features
-from rasterio.transform import from_origin
+from rasterio.transform import Affine
 
 from ._base import Frame
 from ._util import Noise, rng_for
@@ -34,7 +34,7 @@ def render_image(fr: Frame, geoms, dlbm, path: Path, seed: int, *, max_px: int =
     x0, y1 = np.floor(x0 / res) * res, np.ceil(y1 / res) * res
     w = int(np.ceil((x1 - x0) / res))
     h = int(np.ceil((y1 - y0) / res))
-    transform = from_origin(x0, y1, res, res)
+    transform = Affine(res, 0.0, x0, 0.0, -res, y1)
     # one colour per polygon: the class colour with a per-field brightness/tint variation
     n = len(dlbm)
     base = np.array([CIR.get(c, (0, 0, 0)) for c in dlbm], dtype=np.float32)
@@ -50,7 +50,7 @@ def render_image(fr: Frame, geoms, dlbm, path: Path, seed: int, *, max_px: int =
     xs = x0 + (np.arange(w) + 0.5) * res
     ys = y1 - (np.arange(h) + 0.5) * res
     gx, gy = np.meshgrid(xs, ys)
-    tex = Noise(rng, fr.boundary.bounds, 400, octaves=3)(gx, gy)
+    tex = Noise(rng, fr.boundary.bounds, 400, octaves=2)(gx, gy)
     rgb *= (1.0 + 0.07 * tex)[..., None]
     rgb += rng.normal(0, 2.0, size=rgb.shape)
     out = np.clip(np.round(rgb), 1, 255).astype(np.uint8)
