@@ -842,7 +842,7 @@ def attributes(fr: Frame, part: Partition, vill: Villages, seed: int):
     rest = np.setdiff1d(np.arange(n), bow)
     dup = rng.choice(rest, size=2, replace=False)
     bsm[dup[1]] = bsm[dup[0]]
-    defects["duplicate_bsm"] = sorted(int(i) for i in dup)
+    defects["duplicate_bsm"] = [int(dup[0]), int(dup[1])]   # [original, the copy]
     # 3) two TBMJ off by more than 0.1 % (non-耕地, so KCMJ stays 0)
     non_gd = np.setdiff1d(np.flatnonzero(~is_gd & (area > 3000) & (P.width == 0)), np.concatenate([bow, dup]))
     off = rng.choice(non_gd, size=2, replace=False)

@@ -295,11 +295,11 @@ def make_supply(fr: Frame, ap: Approvals, n: int, seed: int) -> Supply:
         j = int(cand[0])
         agreed[j] = dt.date(as_of.year - 1, 2, 28)
         edge["feb28"] = j
-    cand = np.flatnonzero(np.isin(status, ["idle_nostart", "stopped"])
-                          & np.array([a.year <= 2020 for a in agreed]))
+    leap = dt.date(2020, 2, 29)
+    cand = np.flatnonzero(np.isin(status, ["idle_nostart", "stopped"]) & ~np.isin(np.arange(m), list(edge.values())))
     if len(cand):
-        j = int(cand[0])
-        agreed[j] = dt.date(2020, 2, 29)
+        j = int(cand[np.argmin([abs((agreed[i] - leap).days) for i in cand])])
+        agreed[j] = leap
         edge["leap"] = j
     for j in edge.values():
         sdate[j] = min(sdate[j], add_months(agreed[j], -6))

@@ -194,8 +194,14 @@ def make_yjjbnt(fr: Frame, seed: int, dltb_geom, dltb_df, meta, exclude, n_targe
         p, q = int(a[i]), int(bb[i])
         if any(p in o or q in o for o in overlaps):
             continue
-        grown = shapely.union(geoms[p], shapely.intersection(shapely.buffer(geoms[p], 6.0, join_style="mitre"),
-                                                              geoms[q], grid_size=GRID), grid_size=GRID)
+        try:
+            strip = shapely.intersection(shapely.buffer(geoms[p], 6.0, join_style="mitre"), geoms[q], grid_size=GRID)
+            strip, _ = polygons_only(np.array([strip], dtype=object))
+            if not len(strip):
+                continue
+            grown = shapely.union_all(np.concatenate([[geoms[p]], strip]), grid_size=GRID)
+        except shapely.errors.GEOSException:
+            continue
         if grown.geom_type != "Polygon" or shapely.area(shapely.intersection(grown, geoms[q])) < 20:
             continue
         geoms[p] = grown
