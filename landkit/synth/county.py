@@ -1,6 +1,7 @@
 """``make_county``: write a complete synthetic county folder."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -150,7 +151,9 @@ def _manifest(out, fr, dl_df, defects, yj_df, yj_info, wp_df, wp_stats, ap, sup,
         return "[" + ", ".join(q(x) if isinstance(x, str) else str(x) for x in xs) + "]"
 
     def kv(k, v):
-        return f"{q(k)} = {v}"
+        # bare keys where TOML allows them (ASCII letters, digits, _ and -), quoted otherwise
+        key = k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else q(k)
+        return f"{key} = {v}"
 
     lines = ["# 合成数据生成记录 (landkit.synth)：数量、故意设置的数据缺陷、卫片判定类型构成", "",
              "[generator]", kv("seed", seed), kv("n_dltb_requested", n_dltb), kv("epsg", fr.epsg),
