@@ -42,7 +42,7 @@ class OverlayResult:
     pieces: gpd.GeoDataFrame | None
     sliver_count: int
     sliver_m2: float               # total area of the ignored slivers
-    b_overlap_pairs: int           # pairs of B features that overlap each other (made a partition)
+    b_overlap_pairs: int           # overlapping pairs among the B features that touch A (made a partition)
     fallback_pairs: int = 0        # pairs computed on the fixed-precision grid
     stats: dict = field(default_factory=dict)
 
@@ -184,13 +184,17 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         a_area_m2 = ellipsoidal_area(ga, crs=crs)
     a_area_m2 = np.asarray(a_area_m2, dtype="float64")
 
-    n_pairs_b = 0
-    if union and n_b > 1:
-        gb, n_pairs_b = partition(gb, ids)
-    ok_b = ~(shapely.is_missing(gb) | shapely.is_empty(gb))
-
     tree = shapely.STRtree(gb)
     ib, ia = _query(tree, ga)
+    n_pairs_b = 0
+    if union and n_b > 1 and len(ib):
+        # Only B features that touch A matter: an overlap between a candidate and a feature
+        # that touches no A lies outside every A, so partitioning the candidates is exact.
+        cand = np.unique(ib)
+        sub, n_pairs_b = partition(gb[cand], ids[cand])
+        gb = gb.copy()
+        gb[cand] = sub
+    ok_b = ~(shapely.is_missing(gb) | shapely.is_empty(gb))
     keep = ok_b[ib]
     ia, ib = ia[keep], ib[keep]
     shapely.prepare(gb)
