@@ -90,6 +90,7 @@ def bench(root: Path, workers: int, out: Path) -> dict:
     from landkit.batch import run_batch
     if out.exists():
         shutil.rmtree(out)
+    load0 = os.getloadavg()[0]
     t = time.perf_counter()
     res = run_batch(root, out, workers=workers, progress=False)
     wall = time.perf_counter() - t
@@ -104,7 +105,7 @@ def bench(root: Path, workers: int, out: Path) -> dict:
         task_wall += c.seconds or 0.0
     return {"workers": workers, "wall": wall, "cpu": cpu, "task_wall": task_wall, "ok": len(res.ok),
             "failed": len(res.failed), "peak_rss_mb": sorted(per_worker.values(), reverse=True),
-            "exit_code": res.exit_code}
+            "exit_code": res.exit_code, "load_before": load0, "load_after": os.getloadavg()[0]}
 
 
 def main(argv=None) -> int:
@@ -128,14 +129,18 @@ def main(argv=None) -> int:
         if not a.keep_out:
             shutil.rmtree(out, ignore_errors=True)
         print(f"{w} worker(s): wall {r['wall']:.1f} s, county tasks {r['task_wall']:.1f} s summed "
-              f"(CPU {r['cpu']:.1f} s), {r['ok']} ok / {r['failed']} failed, peak RSS per worker "
-              + ", ".join(f"{m:.0f} MB" for m in r["peak_rss_mb"]), flush=True)
+              f"(CPU {r['cpu']:.1f} s = {r['cpu'] / r['wall']:.2f} cores on average), {r['ok']} ok / "
+              f"{r['failed']} failed, peak RSS per worker " + ", ".join(f"{m:.0f} MB" for m in r["peak_rss_mb"])
+              + f"; load average {r['load_before']:.2f} → {r['load_after']:.2f}", flush=True)
     base = next((r for r in rows if r["workers"] == 1), None)
     print()
-    print(f"{'workers':>7} {'wall s':>8} {'speedup':>8} {'peak RSS/worker MB':>20}")
+    print(f"{'workers':>7} {'wall s':>8} {'speedup':>8} {'CPU s':>8} {'cores used':>10} {'peak RSS/worker MB':>20}")
     for r in rows:
         sp = base["wall"] / r["wall"] if base else float("nan")
-        print(f"{r['workers']:>7} {r['wall']:>8.1f} {sp:>7.2f}× {max(r['peak_rss_mb'] or [0]):>20.0f}")
+        print(f"{r['workers']:>7} {r['wall']:>8.1f} {sp:>7.2f}× {r['cpu']:>8.1f} {r['cpu'] / r['wall']:>10.2f} "
+              f"{max(r['peak_rss_mb'] or [0]):>20.0f}")
+    print("cores used = county tasks' CPU time ÷ wall time; well under the worker count means other processes "
+          "were competing for the cores")
     print(f"(load average after: {os.getloadavg()[0]:.2f})")
     return 0
 
