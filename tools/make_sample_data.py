@@ -120,7 +120,7 @@ python tools/make_sample_data.py
 This rebuilds `sample_data/420704_鄂城区/` and this README from
 `make_county(out, {", ".join(f"{k}={v}" for k, v in PARAMS.items())})`. It is deterministic
 (same bytes for the same code and seed; the DBF/GeoPackage timestamps are pinned to
-2024-12-31). It took {secs:.0f} s here; the folder is {_mb(total)} (limit {LIMIT_MB:.0f} MB).
+2024-12-31). It takes about 10 s on two cores; the folder is {_mb(total)} (limit {LIMIT_MB:.0f} MB).
 The same generator makes other counties (`boundary=None`, with `adcode`, `name`,
 `center_lonlat`, `area_km2`) and big ones for benchmarks (`n_dltb=150000, n_yjjbnt=60000`).
 

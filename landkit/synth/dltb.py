@@ -538,22 +538,24 @@ def cut_with(part: Partition, code: str, buffers, widths, allowed, clip, linear:
     if len(pi) == 0:
         return part
     src = cand[pi]
-    inter = overlay(shapely.intersection, part.geom[src], buffers[bi])
-    lparts, lp = polygons_only(inter)
-    ok = shapely.area(lparts) >= 5.0
-    lparts, lp = lparts[ok], lp[ok]
-    if len(lparts) == 0:
-        return part
-    psrc = src[lp]
-    pwid = widths[bi[lp]]
-    order = np.argsort(psrc, kind="stable")
-    lparts, psrc, pwid = lparts[order], psrc[order], pwid[order]
-    srcs, first, counts = np.unique(psrc, return_index=True, return_counts=True)
-    L = lparts[first].copy()
+    order = np.argsort(src, kind="stable")
+    src, bi = src[order], bi[order]
+    srcs, first, counts = np.unique(src, return_index=True, return_counts=True)
+    # the cutter per cell: its buffer, or the union of the buffers that touch it. The
+    # linear piece and the remainder are both cut with the same (unrounded) cutter, so
+    # their common edges coincide and the remainder splits cleanly where a road crosses.
+    cutter = buffers[bi[first]].copy()
     for j in np.flatnonzero(counts > 1):
-        L[j] = shapely.union_all(lparts[first[j]:first[j] + counts[j]], grid_size=GRID)
-    wid = np.maximum.reduceat(pwid, first)
-    rem = overlay(shapely.difference, part.geom[srcs], L)
+        cutter[j] = shapely.union_all(buffers[bi[first[j]:first[j] + counts[j]]])
+    wid = np.maximum.reduceat(widths[bi], first)
+    cells = part.geom[srcs]
+    L = overlay(shapely.intersection, cells, cutter)
+    # cells touched only by a sliver of a road are not cut
+    big = shapely.area(L) >= 5.0
+    if not big.any():
+        return part
+    srcs, cutter, wid, cells, L = srcs[big], cutter[big], wid[big], cells[big], L[big]
+    rem = overlay(shapely.difference, cells, cutter)
     rparts, rp_ = polygons_only(rem)
     small = shapely.area(rparts) < 25.0
     if small.any():
