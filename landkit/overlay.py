@@ -30,7 +30,7 @@ from shapely.errors import GEOSException
 
 from .standards.area import ellipsoidal_area
 
-CHUNK = 50_000
+CHUNK = 10_000
 GRID = 1e-3   # metres: the fixed-precision fallback grid
 
 
@@ -62,6 +62,24 @@ def _geoms(x) -> np.ndarray:
     return np.asarray(x, dtype=object)
 
 
+def _one_intersection(a, b):
+    """One pair, trying ever more forgiving ways; a pair no way can compute is a clear error."""
+    attempts = (
+        lambda: shapely.intersection(a, b),
+        lambda: shapely.intersection(a, b, grid_size=GRID),
+        lambda: shapely.intersection(shapely.make_valid(a), shapely.make_valid(b), grid_size=GRID),
+        lambda: shapely.intersection(shapely.buffer(a, 0), shapely.buffer(b, 0), grid_size=GRID),
+    )
+    for attempt in attempts:
+        try:
+            return attempt()
+        except GEOSException:
+            continue
+    from .errors import InputError
+    raise InputError(f"几何叠加计算失败（坐标约 {shapely.get_coordinates(a)[0].round(1).tolist()}），"
+                     "请检查该处图形是否有自相交或重复点")
+
+
 def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]:
     """Vectorised intersection with the fixed-grid fallback. Returns (pieces, fallback count)."""
     try:
@@ -74,16 +92,7 @@ def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]
         pass
     out = np.empty(len(pa), dtype=object)
     for i in range(len(pa)):
-        a, b = pa[i], pb[i]
-        try:
-            out[i] = shapely.intersection(a, b)
-        except GEOSException:
-            try:
-                out[i] = shapely.intersection(a, b, grid_size=GRID)
-            except GEOSException:
-                a2 = shapely.make_valid(shapely.set_precision(a, GRID))
-                b2 = shapely.make_valid(shapely.set_precision(b, GRID))
-                out[i] = shapely.intersection(a2, b2, grid_size=GRID)
+        out[i] = _one_intersection(pa[i], pb[i])
     return out, len(pa)
 
 
@@ -114,29 +123,34 @@ def _polygonal(g: np.ndarray) -> np.ndarray:
     return g
 
 
-def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j), i < j: pairs of polygons whose interiors intersect (shared edges do not count)."""
+    g = np.asarray(g, dtype=object)
+    if len(g) < 2:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    tree = shapely.STRtree(g)
+    i, j = tree.query(g)                       # envelope pairs: cheap
+    k = i < j
+    i, j = i[k], j[k]
+    try:
+        m = shapely.relate_pattern(g[i], g[j], "T********")
+    except GEOSException:
+        m = shapely.area(_safe_intersection(g[i], g[j])[0]) > 0
+    return i[m], j[m]
+
+
+def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
+              pairs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
     """Make B a partition: a feature that overlaps features sorting before it loses those parts.
 
     ``keys`` orders the features (e.g. their ids); ties are broken by geometry (WKB), so the
-    result does not depend on the input order. Returns (new geometries, overlapping pairs).
+    result does not depend on the input order. ``pairs`` are the overlapping pairs if already
+    known (:func:`overlapping_pairs`). Returns (new geometries, overlapping pairs).
     """
-    b = b_geoms.copy()
+    b = np.asarray(b_geoms, dtype=object).copy()
     if len(b) < 2:
         return b, 0
-    tree = shapely.STRtree(b)
-    i, j = tree.query(b, predicate="overlaps")
-    # contained/equal features do not "overlap" in DE-9IM terms; add those pairs too
-    i2, j2 = tree.query(b, predicate="contains")
-    i = np.concatenate([i, i2])
-    j = np.concatenate([j, j2])
-    keep = i != j
-    i, j = i[keep], j[keep]
-    if len(i) == 0:
-        return b, 0
-    # interiors must really overlap (not just share an edge)
-    inter = shapely.area(_safe_intersection(b[i], b[j])[0])
-    real = inter > 0
-    i, j = i[real], j[real]
+    i, j = pairs if pairs is not None else overlapping_pairs(b)
     if len(i) == 0:
         return b, 0
     wkb = shapely.to_wkb(b)
@@ -146,17 +160,18 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None) -> tuple[np.n
     # j loses what it shares with i when i ranks first
     loser = np.where(rank[i] < rank[j], j, i)
     winner = np.where(rank[i] < rank[j], i, j)
-    pairs = pd.DataFrame({"loser": loser, "winner": winner}).drop_duplicates()
-    for lo, grp in pairs.groupby("loser"):
-        cover = shapely.union_all(b_geoms[grp["winner"].to_numpy()])
+    pairs_df = pd.DataFrame({"loser": loser, "winner": winner}).drop_duplicates()
+    orig = np.asarray(b_geoms, dtype=object)
+    for lo, grp in pairs_df.groupby("loser"):
+        cover = shapely.union_all(orig[grp["winner"].to_numpy()])
         b[lo] = _safe_difference(b[lo], cover)
     b = _polygonal(b)
-    return b, len(pairs)
+    return b, len(pairs_df)
 
 
 def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float = 1.0,
                   keep_pieces: bool = False, a_area_m2=None, threads: int | None = None,
-                  union: bool = True) -> OverlayResult:
+                  union: bool = True, b_pairs=None, assume_valid: bool = False) -> OverlayResult:
     """Overlap of every feature of ``a`` with the union of ``b`` (see the module docstring).
 
     Parameters
@@ -169,13 +184,17 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     keep_pieces : also return the overlap pieces (GeoDataFrame with ia, ib, area, net)
     a_area_m2 : A's ellipsoidal areas if already known (m²)
     union : make B a partition first (union semantics); False when B is known not to overlap
+    b_pairs : B's overlapping pairs (positions, from :func:`overlapping_pairs`) when already known
+    assume_valid : skip the validity check (layers from :func:`landkit.read_county` are already valid)
 
     Returns an :class:`OverlayResult`; areas in m².
     """
     if crs is None and isinstance(a, (gpd.GeoDataFrame, gpd.GeoSeries)):
         crs = a.crs
     index = a.index if isinstance(a, (gpd.GeoDataFrame, gpd.GeoSeries)) else pd.RangeIndex(len(a))
-    ga, gb = _valid(_geoms(a)), _valid(_geoms(b))
+    ga, gb = _geoms(a), _geoms(b)
+    if not assume_valid:
+        ga, gb = _valid(ga), _valid(gb)
     n_a, n_b = len(ga), len(gb)
     ids = np.asarray(b_ids, dtype=object) if b_ids is not None else np.arange(n_b).astype(object)
     kcxs = np.zeros(n_b) if b_kcxs is None else np.asarray(b_kcxs, dtype="float64").copy()
@@ -184,14 +203,25 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         a_area_m2 = ellipsoidal_area(ga, crs=crs)
     a_area_m2 = np.asarray(a_area_m2, dtype="float64")
 
-    tree = shapely.STRtree(gb)
-    ib, ia = _query(tree, ga)
+    if n_a > n_b:        # index the more numerous layer, query with the other
+        ib, ia = shapely.STRtree(ga).query(gb, predicate="intersects")
+        o = np.lexsort((ib, ia))
+        ia, ib = ia[o], ib[o]
+    else:
+        ia, ib = shapely.STRtree(gb).query(ga, predicate="intersects")
     n_pairs_b = 0
     if union and n_b > 1 and len(ib):
         # Only B features that touch A matter: an overlap between a candidate and a feature
         # that touches no A lies outside every A, so partitioning the candidates is exact.
         cand = np.unique(ib)
-        sub, n_pairs_b = partition(gb[cand], ids[cand])
+        sub_pairs = None
+        if b_pairs is not None:
+            pi, pj = (np.asarray(x, dtype=np.intp) for x in b_pairs)
+            pos = np.full(n_b, -1, dtype=np.intp)
+            pos[cand] = np.arange(len(cand))
+            both = (pos[pi] >= 0) & (pos[pj] >= 0)
+            sub_pairs = (pos[pi[both]], pos[pj[both]])
+        sub, n_pairs_b = partition(gb[cand], ids[cand], sub_pairs)
         gb = gb.copy()
         gb[cand] = sub
     ok_b = ~(shapely.is_missing(gb) | shapely.is_empty(gb))
@@ -202,14 +232,19 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
 
     def work(sl):
         pa, pb = ga[ia[sl]], gb[ib[sl]]
-        inside = shapely.covers(pb, pa)
+        inside = shapely.covers(pb, pa)           # the piece is all of A
         pieces = np.empty(len(pa), dtype=object)
         pieces[inside] = pa[inside]
+        area = np.zeros(len(pa))
+        area[inside] = a_area_m2[ia[sl]][inside]
         rest = ~inside
         fb = 0
         if rest.any():
-            pieces[rest], fb = _safe_intersection(pa[rest], pb[rest])
-        return pieces, inside, fb
+            pr, fb = _safe_intersection(pa[rest], pb[rest])
+            pr = _polygonal(pr)
+            pieces[rest] = pr
+            area[rest] = ellipsoidal_area(pr, crs=crs)
+        return pieces, inside, fb, area
 
     sls = [slice(s, s + CHUNK) for s in range(0, len(ia), CHUNK)] or [slice(0, 0)]
     if len(sls) > 1 and threads > 1:
@@ -220,15 +255,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     pieces = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=object)
     inside = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, dtype=bool)
     fallback = sum(p[2] for p in parts)
-
-    area = np.zeros(len(pieces))
-    if len(pieces):
-        area[inside] = a_area_m2[ia[inside]]
-        rest = ~inside
-        if rest.any():
-            pr = _polygonal(pieces[rest])
-            pieces[rest] = pr
-            area[rest] = ellipsoidal_area(pr, crs=crs)
+    area = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
     nonzero = area > 0
     sliver = nonzero & (area < sliver_m2)
     real = nonzero & ~sliver
@@ -242,9 +269,12 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         share = np.where(a_area_m2 > 0, ov / a_area_m2, 0.0)
     share = np.minimum(share, 1.0)
     lists = [[] for _ in range(n_a)]
-    order = np.lexsort((ids[ib_r].astype(str), ia_r))
-    for i, j in zip(ia_r[order], ib_r[order]):
-        lists[i].append(ids[j])
+    if len(ia_r):
+        order = np.lexsort((ids[ib_r].astype(str), ia_r))
+        sa, sb = ia_r[order], ids[ib_r[order]]
+        starts = np.flatnonzero(np.r_[True, sa[1:] != sa[:-1]])
+        for st, grp in zip(sa[starts], np.split(sb, starts[1:])):
+            lists[st] = grp.tolist()
     table = pd.DataFrame({"area_m2": a_area_m2, "overlap_m2": ov, "overlap_net_m2": ov_net,
                           "share": share, "b_ids": lists, "pieces": npieces}, index=index)
     pieces_gdf = None
@@ -256,7 +286,3 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
                          int(fallback), {"candidate_pairs": int(len(ia)), "covered_pairs": int(inside.sum())})
 
 
-def _query(tree: shapely.STRtree, ga: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ib, ia) of intersecting pairs; A geometries query the tree of B."""
-    ia, ib = tree.query(ga, predicate="intersects")
-    return ib, ia

@@ -184,14 +184,17 @@ def check_duplicate_ids(gdf, idf: str, role: str, file=None) -> list[Finding]:
                     role, file, idf, vals, int(dup.sum()))]
 
 
-def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None) -> list[Finding]:
-    """Features of one layer that overlap each other by more than ``sliver_m2`` (planar m²)."""
+def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None,
+                       pairs=None) -> list[Finding]:
+    """Features of one layer that overlap each other by more than ``sliver_m2`` (planar m²).
+
+    ``pairs`` are the layer's overlapping pairs if already computed
+    (:func:`landkit.overlay.overlapping_pairs`).
+    """
     import shapely
-    geoms = gdf.geometry.values._data if hasattr(gdf.geometry.values, "_data") else np.asarray(gdf.geometry)
-    tree = shapely.STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
+    from .overlay import overlapping_pairs
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    a, b = pairs if pairs is not None else overlapping_pairs(geoms)
     if len(a) == 0:
         return []
     inter = shapely.area(shapely.intersection(geoms[a], geoms[b]))
@@ -201,10 +204,10 @@ def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None) 
     from .io.fields import ID_FIELDS
     idf = ID_FIELDS.get(role)
     labels = _ids(gdf, np.ones(len(gdf), bool), role)
-    pairs = [f"{labels[i]}×{labels[j]}" for i, j in zip(a[big], b[big])]
+    pairs_txt = [f"{labels[i]}×{labels[j]}" for i, j in zip(a[big], b[big])]
     return [Finding("warning", "self_overlap",
                     f"{label or role}有 {int(big.sum())} 对要素相互重叠（合计约 {inter[big].sum():.1f} m²），"
-                    f"叠加分析时重叠部分只计一次", role, file, idf, pairs, int(big.sum()))]
+                    f"叠加分析时重叠部分只计一次", role, file, idf, pairs_txt, int(big.sum()))]
 
 
 def check_dates(gdf, role: str, file=None) -> list[Finding]:

@@ -172,3 +172,15 @@ def test_partition_keeps_total_area_of_union():
     p, n = partition(b, np.array(["a", "b", "c"]))
     assert n >= 2
     assert shapely.area(p).sum() == pytest.approx(shapely.union_all(b).area)
+
+
+@PROP
+@given(layers, layers)
+def test_precomputed_b_pairs_give_the_same_answer(a_list, b_list):
+    from landkit.overlay import overlapping_pairs
+    a = gpd.GeoSeries(a_list, crs=CRS)
+    kc = [0.1 * (i % 3) for i in range(len(b_list))]
+    r1 = overlay_areas(a, b_list, b_kcxs=kc, sliver_m2=0.0)
+    r2 = overlay_areas(a, b_list, b_kcxs=kc, sliver_m2=0.0,
+                       b_pairs=overlapping_pairs(np.array(b_list, dtype=object)))
+    np.testing.assert_allclose(r1.table["overlap_net_m2"], r2.table["overlap_net_m2"], rtol=1e-12, atol=1e-9)

@@ -180,7 +180,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     yj = county.yjjbnt
     if yj is not None:
         r_yj = overlay_areas(p.geometry, yj.geometry, b_kcxs=yj["KCXS"].to_numpy() if "KCXS" in yj.columns else None,
-                             sliver_m2=sliver, a_area_m2=area)
+                             sliver_m2=sliver, a_area_m2=area, b_pairs=county.overlap_pairs.get("yjjbnt"))
         yj_m2 = r_yj.table["overlap_m2"].to_numpy()
     else:
         yj_m2 = np.full(len(p), np.nan)

@@ -41,6 +41,8 @@ class County:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     sources: dict[str, LayerSource] = field(default_factory=dict)
     imagery: Path | None = None
+    #: overlapping feature pairs (positions) per role, computed once when reading (see overlay.overlapping_pairs)
+    overlap_pairs: dict = field(default_factory=dict)
 
     def __getattr__(self, name):
         if name in ROLES:
@@ -196,8 +198,12 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
             if len(pref):
                 adcode = str(pref.mode().iloc[0])
         qa.add(check_dltb(d, d[AREA_COL].to_numpy(), cfg, adcode=adcode, file=sources["dltb"].path))
+    overlap_pairs = {}
     if "yjjbnt" in layers:
-        qa.add(check_self_overlap(layers["yjjbnt"], "yjjbnt", cfg.sliver_m2, str(sources["yjjbnt"].path), "永久基本农田"))
+        from ..overlay import overlapping_pairs
+        overlap_pairs["yjjbnt"] = overlapping_pairs(np.asarray(layers["yjjbnt"].geometry.values, dtype=object))
+        qa.add(check_self_overlap(layers["yjjbnt"], "yjjbnt", cfg.sliver_m2, str(sources["yjjbnt"].path), "永久基本农田",
+                                  pairs=overlap_pairs["yjjbnt"]))
     for role in ("patches", "approvals", "supply", "parcels", "townships"):
         if role in layers:
             qa.add(check_duplicate_ids(layers[role], ID_FIELDS[role], role, str(sources[role].path)))
@@ -217,7 +223,8 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
         imagery = folder / cfg.get("report", "imagery")
     elif rasters:
         imagery = rasters[0]
-    return County(folder, cc.get("name") or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery)
+    return County(folder, cc.get("name") or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery,
+                  overlap_pairs)
 
 
 def _fail(qa: QAReport, errors: str, e: InputError, role: str | None = None) -> None:
