@@ -24,6 +24,12 @@ from .geometry import clean_polygons
 
 VECTOR_EXTS = {".shp", ".gpkg", ".geojson", ".json"}
 
+try:        # Arrow reading decodes text 1.4-2x faster (measured on a 150k GBK DLTB)
+    import pyarrow  # noqa: F401
+    _HAS_ARROW = True
+except ImportError:
+    _HAS_ARROW = False
+
 
 @dataclass
 class LayerSource:
@@ -150,19 +156,31 @@ def _coerce(df: pd.DataFrame, role: str, ids, path, layer) -> list[Finding]:
 
 
 def _as_code(col: pd.Series, pad4: bool = False) -> pd.Series:
-    """Codes as stripped strings; integral floats lose their '.0'; blanks become None."""
-    def conv(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            return None
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            v = int(v)
-        s = str(v).strip()
-        if not s:
-            return None
-        if pad4 and len(s) == 3 and s.isdigit():
-            s = s.zfill(4)
-        return s
-    return pd.Series([conv(v) for v in col.tolist()], index=col.index, dtype=object)
+    """Codes as stripped strings; integral floats lose their '.0'; blanks become None (vectorised)."""
+    if pd.api.types.is_integer_dtype(col) and not col.isna().any():
+        out = pd.Series(col.astype("int64").astype(str).to_numpy(dtype=object), index=col.index, dtype=object)
+    elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        num = col.astype("float64")
+        ok = num.notna()
+        txt = pd.Series([None] * len(col), index=col.index, dtype=object)
+        if ok.any():
+            v = num[ok]
+            integral = (v == np.floor(v)) & (v.abs() < 9.2e18)
+            txt[ok & integral.reindex(col.index, fill_value=False)] = \
+                v[integral].astype("int64").astype(str).to_numpy(dtype=object)
+            txt[ok & ~integral.reindex(col.index, fill_value=True)] = v[~integral].astype(str).to_numpy(dtype=object)
+        out = txt
+    else:
+        out = col.astype("string").str.strip()
+        out = out.where(out.notna() & (out != ""), None).astype(object)
+        out = out.where(out.notna(), None)
+    if pad4:
+        s = out.astype("string")
+        short = s.str.fullmatch(r"\d{3}").fillna(False).astype(bool)
+        if short.any():
+            out = out.copy()
+            out[short] = s[short].str.zfill(4).astype(object)
+    return pd.Series(out.to_numpy(dtype=object), index=col.index, dtype=object)
 
 
 def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
@@ -207,7 +225,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             info = pyogrio.read_info(read_path, layer=layer, **read_kw)
-            df = pyogrio.read_dataframe(read_path, layer=layer, fid_as_index=True, **read_kw)
+            df = pyogrio.read_dataframe(read_path, layer=layer, fid_as_index=True, use_arrow=_HAS_ARROW, **read_kw)
     except UnicodeDecodeError:
         _cleanup(read_path, path)
         raise InputError(f"属性表无法按 {enc.encoding if enc else '?'} 解码，请在 landkit.toml [encoding] 中指定编码",
