@@ -420,7 +420,7 @@ def test_no_counties_is_bad_input(tmp_path):
 
 
 def test_unreachable_scheduler_is_bad_input(county_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("LANDKIT_DASK_TIMEOUT", "3")
+    monkeypatch.setenv("LANDKIT_DASK_TIMEOUT", "1.5")
     r = batch_cli(county_root, "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9", timeout=120)
     assert r.returncode == 1 and "无法连接 dask 调度器" in r.stderr, r.stderr
 
@@ -459,7 +459,7 @@ def test_killed_batch_leaves_only_complete_county_folders(county_root, tmp_path)
         rec = json.loads((d / "inputs.json").read_text(encoding="utf-8"))
         assert all((d / f).stat().st_size == n for f, n in rec["outputs"].items())
         assert set(OUTPUTS) <= {f.name for f in d.iterdir()}
-    r = batch_cli(root, "-o", out, "--workers", "1", "--resume")
+    r = batch_cli(root, "-o", out, "--workers", "2", "--resume")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("跳过") >= len(done)
     assert sorted(d.name for d in out.iterdir() if d.is_dir()) == sorted(GOOD)   # no .tmp-* left
