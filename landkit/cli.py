@@ -67,11 +67,13 @@ def run(county_dir, out_dir, year, as_of, config_file):
             as_of = dt.date.fromisoformat(as_of)
         except ValueError:
             raise LandkitError(f"--as-of 应为日期 YYYY-MM-DD，得到 {as_of!r}")
+    import time
     con = _console()
+    t0 = time.perf_counter()
     summary = run_county(county_dir, out_dir, year=year, as_of=as_of, config=config_file,
                          progress=lambda m: con.print(f"· {m}…"))
     from .render.check import print_run_summary
-    print_run_summary(summary, out_dir, con)
+    print_run_summary(summary, out_dir, con, time.perf_counter() - t0)
 
 
 @cli.command()

@@ -230,32 +230,33 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     shapely.prepare(gb)
     threads = threads or min(4, os.cpu_count() or 1)
 
-    def work(sl):
-        pa, pb = ga[ia[sl]], gb[ib[sl]]
-        inside = shapely.covers(pb, pa)           # the piece is all of A
-        pieces = np.empty(len(pa), dtype=object)
-        pieces[inside] = pa[inside]
-        area = np.zeros(len(pa))
-        area[inside] = a_area_m2[ia[sl]][inside]
-        rest = ~inside
-        fb = 0
-        if rest.any():
-            pr, fb = _safe_intersection(pa[rest], pb[rest])
-            pr = _polygonal(pr)
-            pieces[rest] = pr
-            area[rest] = ellipsoidal_area(pr, crs=crs)
-        return pieces, inside, fb, area
+    # `covers` uses GEOS prepared geometries, whose lazily built indexes are not safe to share
+    # between threads: evaluate it once here, single-threaded, and thread only the intersections.
+    inside = shapely.covers(gb[ib], ga[ia]) if len(ia) else np.zeros(0, dtype=bool)   # piece = all of A
+    area = np.zeros(len(ia))
+    area[inside] = a_area_m2[ia[inside]]
+    pieces = np.empty(len(ia), dtype=object)
+    pieces[inside] = ga[ia[inside]]
+    rest_idx = np.flatnonzero(~inside)
 
-    sls = [slice(s, s + CHUNK) for s in range(0, len(ia), CHUNK)] or [slice(0, 0)]
+    def work(sl):
+        idx = rest_idx[sl]
+        pr, fb = _safe_intersection(ga[ia[idx]], gb[ib[idx]])
+        pr = _polygonal(pr)
+        return idx, pr, ellipsoidal_area(pr, crs=crs), fb
+
+    sls = [slice(s, s + CHUNK) for s in range(0, len(rest_idx), CHUNK)]
     if len(sls) > 1 and threads > 1:
         with ThreadPoolExecutor(threads) as ex:
             parts = list(ex.map(work, sls))
     else:
         parts = [work(s) for s in sls]
-    pieces = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=object)
-    inside = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, dtype=bool)
-    fallback = sum(p[2] for p in parts)
-    area = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
+    fallback = 0
+    for idx, pr, ar, fb in parts:
+        pieces[idx] = pr
+        area[idx] = ar
+        fallback += fb
+
     nonzero = area > 0
     sliver = nonzero & (area < sliver_m2)
     real = nonzero & ~sliver

@@ -153,7 +153,7 @@ def encode_image(arr: np.ndarray, *, colormap: dict | None = None, fmt: str = "P
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with MemoryFile() as mf:
-            opts = {"QUALITY": 85} if fmt == "JPEG" else {"ZLEVEL": 9}
+            opts = {"QUALITY": 85} if fmt == "JPEG" else {"ZLEVEL": 6}
             with mf.open(driver=fmt, width=w, height=h, count=count, dtype="uint8", **opts) as ds:
                 ds.write(arr)
                 if colormap:
@@ -184,6 +184,28 @@ def _latlon_bounds(transform, w, h):
     return [[s, wst], [n, e]]
 
 
+def _geojson_shapes(geoms, classes):
+    """(GeoJSON-like dict, value) pairs built from shapely's ragged arrays.
+
+    shapely's per-object ``__geo_interface__`` costs ~60 µs a polygon (13 s for a 150k DLTB);
+    slicing one coordinate array is ~20x cheaper.
+    """
+    import shapely
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geoms, classes = geoms[ok], np.asarray(classes)[ok]
+    if len(geoms) == 0:
+        return
+    polys = shapely.get_parts(geoms, return_index=True)
+    parts, owner = polys
+    coords, offsets = shapely.to_ragged_array(parts)[1:]
+    ring_off, part_off = offsets[0], offsets[1]
+    for k in range(len(parts)):
+        r0, r1 = part_off[k], part_off[k + 1]
+        rings = [coords[ring_off[r]:ring_off[r + 1]].tolist() for r in range(r0, r1)]
+        yield {"type": "Polygon", "coordinates": rings}, int(classes[owner[k]])
+
+
 def rasterize_layer(geoms3857, classes: np.ndarray, colors: dict[int, tuple], *, max_px: int = 2048,
                     bounds3857=None) -> ImageLayer:
     """Draw polygons (EPSG:3857) into a palette PNG: pixel = class (1..255), 0 = transparent.
@@ -197,8 +219,8 @@ def rasterize_layer(geoms3857, classes: np.ndarray, colors: dict[int, tuple], *,
         import shapely
         bounds3857 = shapely.total_bounds(geoms3857)
     tr, w, h = _mercator_grid(bounds3857, max_px)
-    shapes = ((g, int(c)) for g, c in zip(geoms3857, classes) if g is not None and not g.is_empty)
-    img = rasterize(shapes, out_shape=(h, w), transform=tr, fill=0, dtype="uint8", all_touched=False)
+    img = rasterize(_geojson_shapes(geoms3857, classes), out_shape=(h, w), transform=tr, fill=0, dtype="uint8",
+                    all_touched=False, skip_invalid=False)
     cmap = {0: (0, 0, 0, 0)}
     cmap.update({int(k): tuple(int(x) for x in v) for k, v in colors.items()})
     data = encode_image(img, colormap=cmap)

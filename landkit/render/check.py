@@ -78,10 +78,11 @@ def print_check(county, console) -> None:
 STATUS_NAMES = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
 
 
-def print_run_summary(summary: dict, out_dir, console) -> None:
+def print_run_summary(summary: dict, out_dir, console, total_seconds: float | None = None) -> None:
     c = summary["county"]
+    secs = total_seconds if total_seconds is not None else summary.get("run_seconds", 0)
     console.print(f"[bold]{c['name'] or ''}（{c['adcode'] or ''}）{c['year'] or ''}年度分析完成[/bold]"
-                  f"，用时 {summary.get('run_seconds', 0):.1f} 秒")
+                  f"，用时 {secs:.1f} 秒")
     s = summary.get("satellite", {})
     if s.get("available"):
         r = "—" if s["ratio"] is None else f"{s['ratio']:.2%}"

@@ -2,6 +2,7 @@
 filters, a totals row, sensible widths, A4 landscape printing with the header repeated."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 
@@ -73,16 +74,24 @@ def add_sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col], *, he
         cell.border = BORDER
     n = len(df)
     data = [df[c.key].tolist() if c.key in df.columns else [None] * n for c in cols]
+    # Styling each cell through openpyxl's descriptors hashes the style objects every time
+    # (30 s for 200k cells); copy a ready-made style array from a prototype cell instead.
+    protos = {}
+
+    def proto(fmt):
+        if fmt not in protos:
+            pc = ws.cell(row=r0 + 1, column=1)
+            pc.border = BORDER
+            pc.number_format = fmt
+            protos[fmt] = copy.copy(pc._style)
+        return protos[fmt]
     for k in range(n):
         i = r0 + 1 + k
         for j, c in enumerate(cols, 1):
             val = _cell_value(data[j - 1][k], c.kind)
             cell = ws.cell(row=i, column=j, value=val)
-            if isinstance(val, dt.date):
-                cell.number_format = FORMATS["date"]
-            elif c.kind in FORMATS:
-                cell.number_format = FORMATS[c.kind]
-            cell.border = BORDER
+            fmt = FORMATS["date"] if isinstance(val, dt.date) else FORMATS.get(c.kind, "General")
+            cell._style = copy.copy(proto(fmt))
     last = r0 + n
     if totals and n and any(c.total for c in cols):
         tr = last + 1
