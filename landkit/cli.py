@@ -101,6 +101,11 @@ def overlap(site_file, county_dir, out_dir, layer, id_field):
     con.print(f"结果已写入：{out_dir}")
 
 
+from .batch import batch_command  # noqa: E402
+
+cli.add_command(batch_command, "batch")
+
+
 def main(argv=None):
     """Entry point: run the CLI, turning every error into a Chinese message and exit 1."""
     import os
