@@ -11,7 +11,9 @@ reused. Each configuration runs :func:`landkit.batch.run_batch` on a fresh Local
 the county tasks, the peak RSS of each worker process and the speedup over 1 worker.
 
 Wall-time speedup needs an otherwise idle machine: other CPU-bound processes on the box eat
-into it (the CPU-time column shows how much work there was).
+into it (the CPU-time column shows how much work there was). To tell the two apart, the
+benchmark also measures the machine's ceiling before and after each configuration: the
+throughput gain of N copies of a pure-CPU loop over one copy, at that moment.
 """
 from __future__ import annotations
 
@@ -82,6 +84,35 @@ def province(n_counties: int = 20, seed: int = 2024, procs: int = 2) -> Path:
     return root
 
 
+def _spin(_=None) -> float:
+    t = time.perf_counter()
+    s = 0
+    for i in range(15_000_000):
+        s += i
+    return time.perf_counter() - t
+
+
+def machine_ceiling(workers: int, reps: int = 3) -> float:
+    """Throughput speedup of ``workers`` copies of a pure-CPU loop over one copy, right now.
+
+    The most a perfectly parallel job could gain on this machine at this moment (other processes
+    and the hypervisor's share of the vCPUs included). Median of ``reps`` rounds.
+    """
+    import statistics
+    out = []
+    with cf.ProcessPoolExecutor(workers) as ex:   # a control measurement, not the batch under test
+        list(ex.map(_spin, range(workers)))       # warm the processes
+        for _ in range(reps):
+            t = time.perf_counter()
+            ex.submit(_spin).result()
+            one = time.perf_counter() - t
+            t = time.perf_counter()
+            list(ex.map(_spin, range(workers)))
+            many = time.perf_counter() - t
+            out.append(workers * one / many)
+    return statistics.median(out)
+
+
 def _folder_mb(p: Path) -> float:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) / 2**20
 
@@ -124,14 +155,17 @@ def main(argv=None) -> int:
     rows = []
     for w in a.workers:
         out = DATA / f"bench_out_{w}w"
+        ceiling = machine_ceiling(max(a.workers))
         r = bench(root, w, out)
+        r["ceiling"] = (ceiling + machine_ceiling(max(a.workers))) / 2
         rows.append(r)
         if not a.keep_out:
             shutil.rmtree(out, ignore_errors=True)
         print(f"{w} worker(s): wall {r['wall']:.1f} s, county tasks {r['task_wall']:.1f} s summed "
               f"(CPU {r['cpu']:.1f} s = {r['cpu'] / r['wall']:.2f} cores on average), {r['ok']} ok / "
               f"{r['failed']} failed, peak RSS per worker " + ", ".join(f"{m:.0f} MB" for m in r["peak_rss_mb"])
-              + f"; load average {r['load_before']:.2f} → {r['load_after']:.2f}", flush=True)
+              + f"; load average {r['load_before']:.2f} → {r['load_after']:.2f}; machine ceiling for "
+              f"{max(a.workers)} CPU-bound processes around this run {r['ceiling']:.2f}×", flush=True)
     base = next((r for r in rows if r["workers"] == 1), None)
     print()
     print(f"{'workers':>7} {'wall s':>8} {'speedup':>8} {'CPU s':>8} {'cores used':>10} {'peak RSS/worker MB':>20}")
@@ -140,7 +174,10 @@ def main(argv=None) -> int:
         print(f"{r['workers']:>7} {r['wall']:>8.1f} {sp:>7.2f}× {r['cpu']:>8.1f} {r['cpu'] / r['wall']:>10.2f} "
               f"{max(r['peak_rss_mb'] or [0]):>20.0f}")
     print("cores used = county tasks' CPU time ÷ wall time; well under the worker count means other processes "
-          "were competing for the cores")
+          "(or the hypervisor) were taking the cores")
+    ceil = sum(r["ceiling"] for r in rows) / len(rows)
+    print(f"machine ceiling (pure-CPU loop in {max(a.workers)} processes vs 1, measured before and after each "
+          f"configuration): {ceil:.2f}× — the most any parallel job could have gained here during the benchmark")
     print(f"(load average after: {os.getloadavg()[0]:.2f})")
     return 0
 
