@@ -30,7 +30,7 @@ from shapely.errors import GEOSException
 
 from .standards.area import ellipsoidal_area
 
-CHUNK = 10_000
+CHUNK = 200_000   # most pairs per chunk (bounds peak memory)
 GRID = 1e-3   # metres: the fixed-precision fallback grid
 
 
@@ -245,7 +245,10 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         pr = _polygonal(pr)
         return idx, pr, ellipsoidal_area(pr, crs=crs), fb
 
-    sls = [slice(s, s + CHUNK) for s in range(0, len(rest_idx), CHUNK)]
+    # few large chunks: GEOS work in threads scales ~1.7x on 2 cores with 2 chunks, ~1.1x with 10k-pair chunks
+    n_chunks = max(threads, -(-len(rest_idx) // CHUNK))
+    size = max(1, -(-len(rest_idx) // n_chunks))
+    sls = [slice(s, s + size) for s in range(0, len(rest_idx), size)]
     if len(sls) > 1 and threads > 1:
         with ThreadPoolExecutor(threads) as ex:
             parts = list(ex.map(work, sls))

@@ -97,7 +97,6 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
     say("分析")
     res = analyse(county)
     summary = res["summary"]
-    summary["run_seconds"] = round(time.perf_counter() - t0, 2)
     say("写出结果")
     write_outputs(county, res, Path(out_dir))
     return summary

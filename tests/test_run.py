@@ -93,8 +93,15 @@ def test_run_twice_same_figures(sample_run, tmp_path):
     a = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))
     b = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     for d in (a, b):
-        d.pop("generated_at"), d.pop("run_seconds")
+        d.pop("generated_at")          # the one field allowed to differ
     assert a == b
+    wa = openpyxl.load_workbook(sample_run[0] / "ledger.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "ledger.xlsx")
+    assert wa.sheetnames == wb.sheetnames
+    for name in wa.sheetnames:
+        va = [[c.value for c in row] for row in wa[name].iter_rows()]
+        vb = [[c.value for c in row] for row in wb[name].iter_rows()]
+        assert va == vb, name
 
 
 def test_output_folder_that_cannot_be_written(tmp_path):

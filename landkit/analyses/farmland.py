@@ -79,7 +79,8 @@ def farmland_overlap(features: gpd.GeoDataFrame, county, *, role: str | None = N
     r = overlay_areas(f.geometry, yj.geometry, b_ids=ids.to_numpy(dtype=object),
                       b_kcxs=yj["KCXS"].to_numpy() if "KCXS" in yj.columns else None,
                       sliver_m2=sliver, a_area_m2=area, keep_pieces=keep_pieces,
-                      b_pairs=getattr(county, "overlap_pairs", {}).get("yjjbnt"))
+                      b_pairs=getattr(county, "overlap_pairs", {}).get("yjjbnt"),
+                      assume_valid=f is county.layers.get(role) if role else False)
     t = r.table
     out["yjjbnt_m2"] = t["overlap_m2"].to_numpy()
     out["yjjbnt_net_m2"] = t["overlap_net_m2"].to_numpy()

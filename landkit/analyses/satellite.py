@@ -161,6 +161,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     area = p["lk_area_m2"].to_numpy()
     kcxs = gd["KCXS"].to_numpy() if "KCXS" in gd.columns else None
     r_gd = overlay_areas(p.geometry, gd.geometry, b_ids=gd.index.to_numpy(), b_kcxs=kcxs, sliver_m2=sliver,
+                         assume_valid=True,
                          a_area_m2=area, keep_pieces=True, union=False)
     net = s["farmland_mode"] == "net"
     pieces = r_gd.pieces
@@ -180,7 +181,8 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     yj = county.yjjbnt
     if yj is not None:
         r_yj = overlay_areas(p.geometry, yj.geometry, b_kcxs=yj["KCXS"].to_numpy() if "KCXS" in yj.columns else None,
-                             sliver_m2=sliver, a_area_m2=area, b_pairs=county.overlap_pairs.get("yjjbnt"))
+                             sliver_m2=sliver, a_area_m2=area, b_pairs=county.overlap_pairs.get("yjjbnt"),
+                             assume_valid=True)
         yj_m2 = r_yj.table["overlap_m2"].to_numpy()
     else:
         yj_m2 = np.full(len(p), np.nan)
