@@ -528,6 +528,11 @@ def build_report(county, analysis=None, path=None, *, basemap=None, map_options:
     if basemap is None and config is not None:
         basemap = config.get("report", "basemap")
     opts = dict(map_options or {})
+    # The full 地类图斑 picture is optional context (off by default in the map); drawing it for a
+    # 150k-polygon county costs ~5 s, so reports include it up to [report] dltb_max_features.
+    dltb_max = int((config.get("report", "dltb_max_features", 50_000) if config is not None else 50_000))
+    if getattr(county, "dltb", None) is not None and len(county.dltb) > dltb_max:
+        opts.setdefault("dltb", False)
     html, _ = render_report(county, analysis, basemap=basemap, map_options=opts)
     tries = [dict(vector_limit=1500, raster_px=1536, simplify_m=3.0), dict(vector_limit=400, raster_px=1024,
                                                                            simplify_m=8.0, dltb=False)]
