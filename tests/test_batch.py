@@ -252,18 +252,6 @@ def test_resume_hashes_content_not_size_and_mtime(first_run, county_root, schedu
         os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def test_local_cluster_library_api(county_root, tmp_path):
-    """run_batch() on the default LocalCluster (1 worker here), one county, no progress output."""
-    root = tmp_path / "root"
-    shutil.copytree(county_root / GOOD[1], root / GOOD[1])
-    res = B.run_batch(root, tmp_path / "out", workers=1, progress=False)
-    assert res.exit_code == 0 and res.cluster == "local" and res.workers == 1
-    (c,) = res.counties
-    assert c.status == "ok" and c.headline["adcode"] == "420111" and c.outline["type"] in ("Polygon", "MultiPolygon")
-    assert (tmp_path / "out" / GOOD[1] / "ledger.xlsx").is_file()
-    assert json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["counts"]["ok"] == 1
-
-
 # --------------------------------------------------------------------------------------
 # pieces, without a cluster
 # --------------------------------------------------------------------------------------
@@ -459,7 +447,11 @@ def test_killed_batch_leaves_only_complete_county_folders(county_root, tmp_path)
         rec = json.loads((d / "inputs.json").read_text(encoding="utf-8"))
         assert all((d / f).stat().st_size == n for f, n in rec["outputs"].items())
         assert set(OUTPUTS) <= {f.name for f in d.iterdir()}
-    r = batch_cli(root, "-o", out, "--workers", "2", "--resume")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("跳过") >= len(done)
+    # the library API this time (run_batch on the default LocalCluster)
+    res = B.run_batch(root, out, workers=2, resume=True, progress=False)
+    assert res.exit_code == 0 and res.cluster == "local" and res.workers == 2
+    assert len(res.skipped) == len(done) and len(res.ok) == 3 - len(done)
+    assert all(c.headline["adcode"] == c.folder[:6] and c.outline["type"] in ("Polygon", "MultiPolygon")
+               for c in res.counties)
     assert sorted(d.name for d in out.iterdir() if d.is_dir()) == sorted(GOOD)   # no .tmp-* left
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]["skipped"] == len(done)
