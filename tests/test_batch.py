@@ -146,7 +146,7 @@ def test_batch_on_cluster_outputs_and_exit_code(first_run):
         line = next(ln for ln in r.stdout.splitlines() if name in ln and "完成" in ln)
         assert "秒" in line and "卫片违法占用耕地比例" in line
     assert any(BAD in ln and "失败" in ln for ln in r.stdout.splitlines())
-    assert "DLTB.shp" in r.stderr and "失败" in r.stderr
+    assert "DLTB.dbf" in r.stderr and "失败" in r.stderr
 
 
 def test_rollup_summary_lists_every_county_and_the_failure(first_run, county_root):
@@ -165,7 +165,7 @@ def test_rollup_summary_lists_every_county_and_the_failure(first_run, county_roo
     assert by[GOOD[2]]["input"] == str(county_root / "武汉样例" / GOOD[2])
     (f,) = s["failures"]
     assert f["folder"] == BAD and f["error_type"] == "InputError"
-    assert "地类图斑" in f["message"] and str(county_root / BAD / "DLTB.shp") in f["message"]
+    assert "不完整" in f["message"] and str(county_root / BAD / "DLTB.dbf") in f["message"]
     assert by[BAD]["status"] == "failed" and by[BAD]["headline"] is None
     tot = s["totals"]
     ill = sum(by[n]["headline"]["illegal_farmland_mu"] for n in GOOD)
@@ -194,7 +194,7 @@ def test_rollup_workbook(first_run):
         assert fill == expect
     assert ws.cell(7, col["运行状态"] + 1).fill.fgColor.rgb[-6:] == rollup.RED
     fails = wb["失败清单"]
-    assert fails.cell(3, 1).value == BAD and "DLTB.shp" in fails.cell(3, 3).value
+    assert fails.cell(3, 1).value == BAD and "DLTB.dbf" in fails.cell(3, 3).value
 
 
 def test_index_html_is_offline_and_links_reports(first_run):

@@ -73,6 +73,16 @@ def _check_shapefile_parts(path: Path) -> None:
         if _sibling(path, ext) is None:
             raise InputError(f"缺少{what}（shapefile 需要 .shp、.shx、.dbf 三个文件同名放在一起）", file=path)
     import struct
+    dbf = _sibling(path, ".dbf")
+    with open(dbf, "rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12:
+        raise InputError("属性表文件 .dbf 已损坏（文件头不完整）", file=dbf)
+    nrec, hlen, rlen = struct.unpack("<IHH", head[4:12])
+    need = hlen + nrec * rlen
+    if dbf.stat().st_size < need:
+        raise InputError(f"属性表文件 .dbf 不完整：文件头记录 {nrec:,} 条记录，应有 {need:,} 字节，实际只有 "
+                         f"{dbf.stat().st_size:,} 字节（文件被截断或未拷贝完整），请重新拷贝数据", file=dbf)
     for f, what in ((path, "主文件 .shp"), (_sibling(path, ".shx"), "索引文件 .shx")):
         with open(f, "rb") as fh:
             head = fh.read(100)

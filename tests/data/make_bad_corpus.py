@@ -140,6 +140,14 @@ def truncated_shp(d):
     p.write_bytes(data[: len(data) // 2])
 
 
+@case(1, ["DLTB.dbf", "不完整"])
+def truncated_dbf(d):
+    write_county(d, base_layers())
+    p = d / "DLTB.dbf"
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+
+
 @case(1, ["DLTB.shp"])
 def zero_byte_shp(d):
     write_county(d, base_layers())
