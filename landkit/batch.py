@@ -817,29 +817,8 @@ def batch_command(root_dir, out_dir, workers, scheduler, resume, year, as_of, co
 
 def main(argv=None) -> None:
     """Run ``landkit batch`` alone (``python -c "from landkit.batch import main; main()"``)."""
-    try:
-        batch_command.main(args=argv, prog_name="landkit batch", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("已中止。", err=True)
-        sys.exit(1)
-    except click.exceptions.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code if e.exit_code else 1)
-    except LandkitError as e:
-        click.echo(f"错误：{e}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("已中止。未完成的县没有写出任何文件。", err=True)
-        sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as e:  # noqa: BLE001
-        if "LANDKIT_DEBUG" in os.environ:
-            traceback.print_exc()
-        click.echo(f"错误：程序内部错误（{type(e).__name__}: {e}）。请把此信息反馈给开发者；"
-                   "设置环境变量 LANDKIT_DEBUG=1 可显示详细信息", err=True)
-        sys.exit(1)
-    sys.exit(0)
+    from .cli import main as cli_main   # the one place that turns errors into Chinese messages
+    cli_main(["batch", *(sys.argv[1:] if argv is None else list(argv))])
 
 
 if __name__ == "__main__":
