@@ -109,7 +109,7 @@ def bench_pair(label, a, b, b_pairs):
 def postgis_overlap(a, b):
     """Time the same overlap in a local PostGIS, or print why not."""
     import os
-    dsn = os.environ.get("LANDKIT_PG_DSN", "postgresql://postgres@localhost/postgres")
+    dsn = os.environ.get("LANDKIT_PG_DSN") or os.environ.get("LANDKIT_TEST_PG_DSN") or "postgresql://postgres@localhost/postgres"
     try:
         import psycopg  # noqa: F401
     except ImportError:

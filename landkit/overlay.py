@@ -162,9 +162,14 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
     winner = np.where(rank[i] < rank[j], i, j)
     pairs_df = pd.DataFrame({"loser": loser, "winner": winner}).drop_duplicates()
     orig = np.asarray(b_geoms, dtype=object)
-    for lo, grp in pairs_df.groupby("loser"):
+    n_win = pairs_df.groupby("loser")["winner"].transform("size").to_numpy()
+    single = pairs_df[n_win == 1]
+    if len(single):          # most losers overlap one winner: one vectorised difference
+        lo = single["loser"].to_numpy()
+        b[lo] = _safe_difference(orig[lo], orig[single["winner"].to_numpy()])
+    for lo, grp in pairs_df[n_win > 1].groupby("loser"):
         cover = shapely.union_all(orig[grp["winner"].to_numpy()])
-        b[lo] = _safe_difference(b[lo], cover)
+        b[lo] = _safe_difference(orig[lo], cover)
     b = _polygonal(b)
     return b, len(pairs_df)
 
