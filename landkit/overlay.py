@@ -62,13 +62,13 @@ def _geoms(x) -> np.ndarray:
     return np.asarray(x, dtype=object)
 
 
-def _one_intersection(a, b):
+def _one(op, a, b):
     """One pair, trying ever more forgiving ways; a pair no way can compute is a clear error."""
     attempts = (
-        lambda: shapely.intersection(a, b),
-        lambda: shapely.intersection(a, b, grid_size=GRID),
-        lambda: shapely.intersection(shapely.make_valid(a), shapely.make_valid(b), grid_size=GRID),
-        lambda: shapely.intersection(shapely.buffer(a, 0), shapely.buffer(b, 0), grid_size=GRID),
+        lambda: op(a, b),
+        lambda: op(a, b, grid_size=GRID),
+        lambda: op(shapely.make_valid(a), shapely.make_valid(b), grid_size=GRID),
+        lambda: op(shapely.buffer(a, 0), shapely.buffer(b, 0), grid_size=GRID),
     )
     for attempt in attempts:
         try:
@@ -80,20 +80,27 @@ def _one_intersection(a, b):
                      "请检查该处图形是否有自相交或重复点")
 
 
-def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]:
-    """Vectorised intersection with the fixed-grid fallback. Returns (pieces, fallback count)."""
+def safe_set_op(op, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]:
+    """Vectorised ``op`` (shapely.intersection / difference) that never lets a GEOS
+    TopologyException escape: the whole array, else on the 1 mm grid, else pair by pair.
+    Returns (result, number of pairs computed by a fallback)."""
     try:
-        return shapely.intersection(pa, pb), 0
+        return op(pa, pb), 0
     except GEOSException:
         pass
     try:
-        return shapely.intersection(pa, pb, grid_size=GRID), len(pa)
+        return op(pa, pb, grid_size=GRID), len(pa)
     except GEOSException:
         pass
     out = np.empty(len(pa), dtype=object)
     for i in range(len(pa)):
-        out[i] = _one_intersection(pa[i], pb[i])
+        out[i] = _one(op, pa[i], pb[i])
     return out, len(pa)
+
+
+def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]:
+    """Vectorised intersection with the fixed-grid fallback. Returns (pieces, fallback count)."""
+    return safe_set_op(shapely.intersection, pa, pb)
 
 
 def _valid(g: np.ndarray) -> np.ndarray:
@@ -106,10 +113,9 @@ def _valid(g: np.ndarray) -> np.ndarray:
 
 
 def _safe_difference(a, b):
-    try:
-        return shapely.difference(a, b)
-    except GEOSException:
-        return shapely.difference(a, b, grid_size=GRID)
+    if isinstance(a, np.ndarray):
+        return safe_set_op(shapely.difference, a, np.broadcast_to(np.asarray(b, dtype=object), a.shape))[0]
+    return safe_set_op(shapely.difference, np.array([a], dtype=object), np.array([b], dtype=object))[0][0]
 
 
 def _polygonal(g: np.ndarray) -> np.ndarray:

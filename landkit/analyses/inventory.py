@@ -37,7 +37,7 @@ from ..config import Config
 from ..dates import add_years, parse_date, parse_dates
 from ..errors import ConfigError
 from ..io.fields import ID_FIELDS, ROLE_NAMES
-from ..overlay import overlay_areas, partition
+from ..overlay import overlay_areas, partition, safe_set_op
 from ..qa import Finding
 from ..standards.area import ellipsoidal_area
 from ..standards.codes import AGRI, CONSTRUCTION, UNUSED, class_sets, is_valid_unit_code, ownership
@@ -311,27 +311,8 @@ def _safe_union(parts: np.ndarray):
 
 
 def _safe_difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
-    """Vectorised a − b with the fixed-grid fallback of landkit.overlay. (result, fallbacks)."""
-    try:
-        return shapely.difference(a, b), 0
-    except GEOSException:
-        pass
-    try:
-        return shapely.difference(a, b, grid_size=GRID), len(a)
-    except GEOSException:
-        pass
-    out = np.empty(len(a), dtype=object)
-    for i in range(len(a)):
-        try:
-            out[i] = shapely.difference(a[i], b[i])
-        except GEOSException:
-            try:
-                out[i] = shapely.difference(a[i], b[i], grid_size=GRID)
-            except GEOSException:
-                a2 = shapely.make_valid(shapely.set_precision(a[i], GRID))
-                b2 = shapely.make_valid(shapely.set_precision(b[i], GRID))
-                out[i] = shapely.difference(a2, b2, grid_size=GRID)
-    return out, len(a)
+    """Vectorised a − b with the overlay engine's fallbacks. (result, fallbacks)."""
+    return safe_set_op(shapely.difference, np.asarray(a, dtype=object), np.asarray(b, dtype=object))
 
 
 def subtract_union(a: np.ndarray, b: np.ndarray, crs, sliver_m2: float):
