@@ -8,7 +8,7 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
@@ -207,6 +207,9 @@ def test_never_exceeds_planar_gk_area(dx, lat, size, n, seed, holes):
     _, y = pyproj.Transformer.from_crs(4490, 4526, always_xy=True).transform(114.0, lat)
     cx = 38_500_000 + dx
     p = star_with_hole(cx, y, size, max(n, 6), rng) if holes else star(cx, y, size, n, rng, rmin=0.1)
+    # the generator can draw a hole that crosses the outline; such input is repaired when read,
+    # never measured as is
+    assume(p.is_valid)
     e = ellipsoidal_area([p], 4526)[0]
     a = planar_area([p])[0]
     assert e > 0
