@@ -30,7 +30,7 @@ from shapely.errors import GEOSException
 
 from .standards.area import ellipsoidal_area
 
-CHUNK = 200_000   # most pairs per chunk (bounds peak memory)
+CHUNK = 50_000    # most B features per chunk (~200k candidate pairs; bounds peak memory)
 GRID = 1e-3   # metres: the fixed-precision fallback grid
 
 
@@ -159,10 +159,12 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
     i, j = pairs if pairs is not None else overlapping_pairs(b)
     if len(i) == 0:
         return b, 0
-    wkb = shapely.to_wkb(b)
-    k = np.asarray(keys if keys is not None else np.zeros(len(b)), dtype=object).astype(str)
-    rank = np.empty(len(b), dtype=np.int64)
-    rank[np.lexsort((wkb, k))] = np.arange(len(b))
+    # rank only the features that overlap others: by key, ties by WKB (order-independent)
+    inv = np.unique(np.concatenate([i, j]))
+    wkb = shapely.to_wkb(b[inv])
+    k = np.asarray(keys if keys is not None else np.zeros(len(b)), dtype=object)[inv].astype(str)
+    rank = np.zeros(len(b), dtype=np.int64)
+    rank[inv[np.lexsort((wkb, k))]] = np.arange(len(inv))
     # j loses what it shares with i when i ranks first
     loser = np.where(rank[i] < rank[j], j, i)
     winner = np.where(rank[i] < rank[j], i, j)
@@ -178,6 +180,19 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
         b[lo] = _safe_difference(orig[lo], cover)
     b = _polygonal(b)
     return b, len(pairs_df)
+
+
+def _distinct_objects(g: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``g`` with every repeated Python object among ``g[pos]`` replaced by a copy, so that a
+    geometry prepared by one thread is never touched by another."""
+    obj = np.fromiter(map(id, g[pos]), dtype=np.int64, count=len(pos))
+    first = np.zeros(len(pos), dtype=bool)
+    first[np.unique(obj, return_index=True)[1]] = True
+    dup = pos[~first]
+    if len(dup):
+        g = g.copy()
+        g[dup] = shapely.from_wkb(shapely.to_wkb(g[dup]))
+    return g
 
 
 def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float = 1.0,
@@ -214,17 +229,12 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         a_area_m2 = ellipsoidal_area(ga, crs=crs)
     a_area_m2 = np.asarray(a_area_m2, dtype="float64")
 
-    if n_a > n_b:        # index the more numerous layer, query with the other
-        ib, ia = shapely.STRtree(ga).query(gb, predicate="intersects")
-        o = np.lexsort((ib, ia))
-        ia, ib = ia[o], ib[o]
-    else:
-        ia, ib = shapely.STRtree(gb).query(ga, predicate="intersects")
+    tree = shapely.STRtree(ga)
     n_pairs_b = 0
-    if union and n_b > 1 and len(ib):
-        # Only B features that touch A matter: an overlap between a candidate and a feature
-        # that touches no A lies outside every A, so partitioning the candidates is exact.
-        cand = np.unique(ib)
+    if union and n_b > 1 and n_a:
+        # Only B features near A matter: an overlap between a candidate and a feature that
+        # touches no A lies outside every A, so partitioning the candidates is exact.
+        cand = np.unique(tree.query(gb)[0])          # envelope test only: cheap
         sub_pairs = None
         if b_pairs is not None:
             pi, pj = (np.asarray(x, dtype=np.intp) for x in b_pairs)
@@ -232,44 +242,58 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
             pos[cand] = np.arange(len(cand))
             both = (pos[pi] >= 0) & (pos[pj] >= 0)
             sub_pairs = (pos[pi[both]], pos[pj[both]])
-        sub, n_pairs_b = partition(gb[cand], ids[cand], sub_pairs)
-        gb = gb.copy()
-        gb[cand] = sub
-    ok_b = ~(shapely.is_missing(gb) | shapely.is_empty(gb))
-    keep = ok_b[ib]
-    ia, ib = ia[keep], ib[keep]
-    shapely.prepare(gb)
+        if len(cand) > 1:
+            sub, n_pairs_b = partition(gb[cand], ids[cand], sub_pairs)
+            gb = gb.copy()
+            gb[cand] = sub
+    query = np.flatnonzero(~(shapely.is_missing(gb) | shapely.is_empty(gb)))
+    gb = _distinct_objects(gb, query)
     threads = threads or min(4, os.cpu_count() or 1)
 
-    # `covers` uses GEOS prepared geometries, whose lazily built indexes are not safe to share
-    # between threads: evaluate it once here, single-threaded, and thread only the intersections.
-    inside = shapely.covers(gb[ib], ga[ia]) if len(ia) else np.zeros(0, dtype=bool)   # piece = all of A
-    area = np.zeros(len(ia))
-    area[inside] = a_area_m2[ia[inside]]
-    pieces = np.empty(len(ia), dtype=object)
-    pieces[inside] = ga[ia[inside]]
-    rest_idx = np.flatnonzero(~inside)
+    def work(qpos):
+        """Everything for one chunk of B: query, covers shortcut, intersections, areas.
 
-    def work(sl):
-        idx = rest_idx[sl]
-        pr, fb = _safe_intersection(ga[ia[idx]], gb[ib[idx]])
+        Chunks partition B, and ``covers`` prepares only this chunk's B objects, so no GEOS
+        prepared geometry is ever shared between threads (they are not thread-safe, libgeos#825).
+        """
+        qi, ia = tree.query(gb[qpos], predicate="intersects")
+        ib = qpos[qi]
+        mine = gb[qpos]
+        was_prepared = shapely.is_prepared(mine)
+        shapely.prepare(mine)
+        inside = shapely.covers(gb[ib], ga[ia])               # the piece is all of A
+        shapely.destroy_prepared(mine[~was_prepared])
+        area = np.zeros(len(ia))
+        area[inside] = a_area_m2[ia[inside]]
+        rest = np.flatnonzero(~inside)
+        pr, fb = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
         pr = _polygonal(pr)
-        return idx, pr, ellipsoidal_area(pr, crs=crs), fb
+        area[rest] = ellipsoidal_area(pr, crs=crs)
+        pieces = None
+        if keep_pieces:
+            pieces = np.empty(len(ia), dtype=object)
+            pieces[inside] = ga[ia[inside]]
+            pieces[rest] = pr
+        return ia, ib, area, pieces, fb, int(inside.sum())
 
-    # few large chunks: GEOS work in threads scales ~1.7x on 2 cores with 2 chunks, ~1.1x with 10k-pair chunks
-    n_chunks = max(threads, -(-len(rest_idx) // CHUNK))
-    size = max(1, -(-len(rest_idx) // n_chunks))
-    sls = [slice(s, s + size) for s in range(0, len(rest_idx), size)]
-    if len(sls) > 1 and threads > 1:
+    # A few large chunks per thread: GEOS releases the GIL, so 2 threads run ~2x on 2 cores.
+    n_chunks = max(1, min(len(query), max(2 * threads, -(-len(query) // CHUNK))))
+    chunks = np.array_split(query, n_chunks)
+    if n_chunks > 1 and threads > 1:
         with ThreadPoolExecutor(threads) as ex:
-            parts = list(ex.map(work, sls))
+            parts = list(ex.map(work, chunks))
     else:
-        parts = [work(s) for s in sls]
-    fallback = 0
-    for idx, pr, ar, fb in parts:
-        pieces[idx] = pr
-        area[idx] = ar
-        fallback += fb
+        parts = [work(c) for c in chunks]
+    ia = np.concatenate([p[0] for p in parts]).astype(np.intp)
+    ib = np.concatenate([p[1] for p in parts]).astype(np.intp)
+    area = np.concatenate([p[2] for p in parts])
+    fallback = sum(p[4] for p in parts)
+    n_inside = sum(p[5] for p in parts)
+    pieces = np.concatenate([p[3] for p in parts]) if keep_pieces else None
+    order = np.lexsort((ib, ia))          # the same order whatever the chunking: sums are reproducible
+    ia, ib, area = ia[order], ib[order], area[order]
+    if keep_pieces:
+        pieces = pieces[order]
 
     nonzero = area > 0
     sliver = nonzero & (area < sliver_m2)
@@ -298,6 +322,6 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
                                        "b_id": ids[ib_r], "area_m2": area_r, "net_m2": net_r},
                                       geometry=pieces[real], crs=crs)
     return OverlayResult(table, pieces_gdf, int(sliver.sum()), float(area[sliver].sum()), n_pairs_b,
-                         int(fallback), {"candidate_pairs": int(len(ia)), "covered_pairs": int(inside.sum())})
+                         int(fallback), {"candidate_pairs": int(len(ia)), "covered_pairs": n_inside})
 
 

@@ -184,3 +184,42 @@ def test_precomputed_b_pairs_give_the_same_answer(a_list, b_list):
     r2 = overlay_areas(a, b_list, b_kcxs=kc, sliver_m2=0.0,
                        b_pairs=overlapping_pairs(np.array(b_list, dtype=object)))
     np.testing.assert_allclose(r1.table["overlap_net_m2"], r2.table["overlap_net_m2"], rtol=1e-12, atol=1e-9)
+
+
+def test_threads_and_chunking_give_identical_figures():
+    """A grid of 900 cells against 400 shifted squares: 1 thread and 4 threads, one chunk and
+    many, give bit-identical sums (pairs are summed in one fixed order)."""
+    import landkit.overlay as ov
+    a = gpd.GeoSeries([box(i * 10, j * 10, i * 10 + 10, j * 10 + 10) for i in range(30) for j in range(30)], crs=CRS)
+    b = [box(i * 15 + 3, j * 15 + 3, i * 15 + 17, j * 15 + 17) for i in range(20) for j in range(20)]
+    one = overlay_areas(a, b, threads=1, keep_pieces=True)
+    many = overlay_areas(a, b, threads=4, keep_pieces=True)
+    old = ov.CHUNK
+    try:
+        ov.CHUNK = 7
+        tiny = overlay_areas(a, b, threads=2)
+    finally:
+        ov.CHUNK = old
+    for r in (many, tiny):
+        assert np.array_equal(r.table["overlap_m2"].to_numpy(), one.table["overlap_m2"].to_numpy())
+        assert r.table["b_ids"].tolist() == one.table["b_ids"].tolist()
+    assert list(zip(many.pieces["ia"], many.pieces["ib"])) == list(zip(one.pieces["ia"], one.pieces["ib"]))
+    assert one.b_overlap_pairs == 0              # 14 m squares on a 15 m pitch do not overlap
+    cover = shapely.box(X, Y, X + 300, Y + 300)   # the union of the 900 cells
+    assert one.overlap_m2 == pytest.approx(sum(geod_area(shapely.intersection(cover, g)) for g in b), rel=1e-6)
+
+
+def test_the_same_geometry_object_repeated_in_b_is_safe_in_threads():
+    """One Python object used 200 times in B (pd.concat of one frame does this): the threads
+    must never share a prepared GEOS geometry (libgeos#825 crashed here). With union=False the
+    copies are counted as many times as they appear, by design."""
+    big = box(0, 0, 1000, 1000)
+    a = gpd.GeoSeries([box(i * 40, j * 40, i * 40 + 10, j * 40 + 10) for i in range(20) for j in range(20)], crs=CRS)
+    b = np.array([big] * 200, dtype=object)
+    r = overlay_areas(a, b, threads=4, union=False)
+    cell = np.array([geod_area(g) for g in a])
+    assert r.table["overlap_m2"].to_numpy() == pytest.approx(200 * cell, rel=1e-6)
+    assert r.stats["covered_pairs"] == len(a) * 200
+    assert not shapely.is_prepared(big)          # the caller's geometry is left as it was
+    ru = overlay_areas(a, b, threads=4)          # union semantics: counted once
+    assert ru.table["overlap_m2"].to_numpy() == pytest.approx(cell, rel=1e-6)
