@@ -310,10 +310,11 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     lists = [[] for _ in range(n_a)]
     if len(ia_r):
         order = np.lexsort((ids[ib_r].astype(str), ia_r))
-        sa, sb = ia_r[order], ids[ib_r[order]]
+        sa, sb = ia_r[order], ids[ib_r[order]].tolist()
         starts = np.flatnonzero(np.r_[True, sa[1:] != sa[:-1]])
-        for st, grp in zip(sa[starts], np.split(sb, starts[1:])):
-            lists[st] = grp.tolist()
+        ends = np.r_[starts[1:], len(sa)].tolist()
+        for st, s0, s1 in zip(sa[starts].tolist(), starts.tolist(), ends):
+            lists[st] = sb[s0:s1]
     table = pd.DataFrame({"area_m2": a_area_m2, "overlap_m2": ov, "overlap_net_m2": ov_net,
                           "share": share, "b_ids": lists, "pieces": npieces}, index=index)
     pieces_gdf = None
