@@ -338,10 +338,11 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def _worker_info(cpu0: float) -> dict:
+    from .overlay import default_threads
     import resource
     info = {"pid": os.getpid(), "host": os.uname().nodename,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-            "cpu_seconds": round(time.process_time() - cpu0, 2)}
+            "cpu_seconds": round(time.process_time() - cpu0, 2), "threads": default_threads()}
     try:
         from distributed import get_worker
         info["address"] = get_worker().address
@@ -630,8 +631,11 @@ def _connect(scheduler: str | None, workers: int | None, timeout: float = 20.0):
     if n < 1:
         raise InputError(f"--workers 应为正整数，得到 {n}")
     # no dashboard; the scheduler's HTTP endpoint on a free localhost port (not 8787, which may be taken)
+    # each worker's overlay threads share the cores with the other workers: cores ÷ workers
+    threads = max(1, (os.cpu_count() or 1) // n)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR)
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR,
+                           env={"LANDKIT_THREADS": str(threads)})
     client = Client(cluster, set_as_default=False)
     return client, cluster, "local", n
 

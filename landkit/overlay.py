@@ -182,6 +182,15 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
     return b, len(pairs_df)
 
 
+def default_threads() -> int:
+    """Threads for the GEOS work: ``LANDKIT_THREADS`` when set (a batch worker gets cores ÷
+    workers, so N workers never run N × cores threads), else the cores, at most 4."""
+    env = os.environ.get("LANDKIT_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return min(4, os.cpu_count() or 1)
+
+
 def _distinct_objects(g: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """``g`` with every repeated Python object among ``g[pos]`` replaced by a copy, so that a
     geometry prepared by one thread is never touched by another."""
@@ -210,6 +219,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     keep_pieces : also return the overlap pieces (GeoDataFrame with ia, ib, area, net)
     a_area_m2 : A's ellipsoidal areas if already known (m²)
     union : make B a partition first (union semantics); False when B is known not to overlap
+    threads : threads for the GEOS work (default :func:`default_threads`)
     b_pairs : B's overlapping pairs (positions, from :func:`overlapping_pairs`) when already known
     assume_valid : skip the validity check (layers from :func:`landkit.read_county` are already valid)
 
@@ -248,7 +258,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
             gb[cand] = sub
     query = np.flatnonzero(~(shapely.is_missing(gb) | shapely.is_empty(gb)))
     gb = _distinct_objects(gb, query)
-    threads = threads or min(4, os.cpu_count() or 1)
+    threads = threads or default_threads()
 
     def work(qpos):
         """Everything for one chunk of B: query, covers shortcut, intersections, areas.

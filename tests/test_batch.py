@@ -454,4 +454,6 @@ def test_killed_batch_leaves_only_complete_county_folders(county_root, tmp_path)
     assert all(c.headline["adcode"] == c.folder[:6] and c.outline["type"] in ("Polygon", "MultiPolygon")
                for c in res.counties)
     assert sorted(d.name for d in out.iterdir() if d.is_dir()) == sorted(GOOD)   # no .tmp-* left
+    # 2 local workers share the cores: each county's overlay ran on cores ÷ 2 threads
+    assert all(c.worker["threads"] == max(1, (os.cpu_count() or 1) // 2) for c in res.ok)
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]["skipped"] == len(done)

@@ -223,3 +223,12 @@ def test_the_same_geometry_object_repeated_in_b_is_safe_in_threads():
     assert not shapely.is_prepared(big)          # the caller's geometry is left as it was
     ru = overlay_areas(a, b, threads=4)          # union semantics: counted once
     assert ru.table["overlap_m2"].to_numpy() == pytest.approx(cell, rel=1e-6)
+
+
+def test_landkit_threads_sets_the_default(monkeypatch):
+    from landkit.overlay import default_threads
+    monkeypatch.setenv("LANDKIT_THREADS", "3")
+    assert default_threads() == 3
+    for bad in ("0", "", "x"):
+        monkeypatch.setenv("LANDKIT_THREADS", bad)
+        assert 1 <= default_threads() <= 4
