@@ -26,7 +26,8 @@ Guarantees:
   half-written county folder (hidden ``.tmp-*`` leftovers are removed by the next batch).
 * **Resume** (``resume=True``): a county is skipped when ``OUT_DIR/<name>/inputs.json`` records
   the same content hash of every input file (BLAKE2b-256 over the bytes, not size+mtime), the
-  same run options and landkit version, and every recorded output is present with its size.
+  same run options, landkit version and landkit code (a digest of the package's files), and every
+  recorded output is present with its size.
 
 Roll-up ``summary.json`` (``kind = "landkit-batch"``, ``schema_version`` "1.0"): ``generated_at``,
 ``landkit_version``, ``root``, ``out``, ``cluster`` (``local`` or the scheduler address),
@@ -40,6 +41,7 @@ message, error_type}]``. The headline keys are those of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -232,6 +234,19 @@ def hash_inputs(folder, extra=()) -> dict:
     return {"algorithm": HASH_NAME, "digest": total.hexdigest(), "bytes": nbytes, "files": files}
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Fingerprint of landkit's own code and templates (the installed package's files), so that
+    ``--resume`` redoes a county after landkit changed, even without a new version number."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.blake2b(digest_size=16)
+    for p in sorted(pkg.rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".html", ".j2", ".js", ".css", ".toml", ".json") \
+                and "__pycache__" not in p.parts:
+            h.update(p.relative_to(pkg).as_posix().encode("utf-8") + b"\0" + p.read_bytes() + b"\n")
+    return h.hexdigest()
+
+
 def _record_matches(final: Path, inputs: dict, options: dict) -> bool:
     """True when ``final`` holds complete outputs of a run on these inputs with these options."""
     try:
@@ -369,7 +384,8 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
     res = {"folder": name, "input": str(county_dir), "status": "failed", "seconds": 0.0, "headline": None,
            "error": None, "error_type": None, "detail": None, "outline": None, "notes": []}
     options = {"year": year, "as_of": as_of.isoformat() if isinstance(as_of, dt.date) else as_of,
-               "config": str(config) if config else None, "landkit_version": __version__}
+               "config": str(config) if config else None, "landkit_version": __version__,
+               "landkit_code": code_digest()}
     tmp = None
     try:
         if not Path(county_dir).is_dir():
@@ -656,7 +672,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
     scheduler : address of a running dask scheduler (``tcp://host:8786``); workers must see
         ``root`` and ``out`` at the same paths
     resume : skip counties whose outputs are complete and whose input files (content hash),
-        options and landkit version are unchanged
+        options, landkit version and code are unchanged
     year, as_of, config : as for ``landkit run``
     db : PostgreSQL/PostGIS DSN: also write every succeeded county's result layers and ledger
         tables into schema ``db_schema`` (default ``landkit_<YYYYMMDD_HHMMSS>``)
@@ -791,7 +807,7 @@ def _write_db_failures(dsn: str, schema: str, failed: list[CountyRun]) -> None:
               help="本机并行的工作进程数（默认为 CPU 核数；使用 --scheduler 时忽略）")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="已启动的 dask 调度器地址，如 tcp://10.0.0.5:8786（各工作节点须以相同路径看到数据和输出文件夹）")
-@click.option("--resume", is_flag=True, help="跳过输入未变（按文件内容哈希）且结果完整的县")
+@click.option("--resume", is_flag=True, help="跳过输入（按文件内容哈希）、选项与 landkit 程序均未变且结果完整的县")
 @click.option("--year", type=int, default=None, help="年度（默认取各县 landkit.toml 中的 year）")
 @click.option("--as-of", "as_of", default=None, help="截至日期 YYYY-MM-DD（默认为年度的12月31日）")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,

@@ -457,3 +457,17 @@ def test_killed_batch_leaves_only_complete_county_folders(county_root, tmp_path)
     # 2 local workers share the cores: each county's overlay ran on cores ÷ 2 threads
     assert all(c.worker["threads"] == max(1, (os.cpu_count() or 1) // 2) for c in res.ok)
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["counts"]["skipped"] == len(done)
+
+
+def test_resume_redoes_a_county_after_landkit_changed(county_root, tmp_path, monkeypatch):
+    """The resume record holds a fingerprint of landkit's code: a changed landkit (same version
+    number) redoes the county instead of trusting results made by the old code."""
+    out = tmp_path / "out"
+    out.mkdir()
+    src = str(county_root / GOOD[1])
+    assert B.run_one_county(src, str(out), GOOD[1], resume=True)["status"] == "ok"
+    assert B.run_one_county(src, str(out), GOOD[1], resume=True)["status"] == "skipped"
+    rec = json.loads((out / GOOD[1] / B.RECORD).read_text(encoding="utf-8"))
+    assert rec["options"]["landkit_code"] == B.code_digest() and len(B.code_digest()) == 32
+    monkeypatch.setattr(B, "code_digest", lambda: "0" * 32)
+    assert B.run_one_county(src, str(out), GOOD[1], resume=True)["status"] == "ok"
