@@ -135,3 +135,18 @@ def test_unknown_judgement_in_a_county_names_the_file(tmp_path):
     with pytest.raises(InputError) as e:
         satellite_ratio(lk.read_county(d))
     assert "待核实" in str(e.value) and "卫片图斑.shp" in str(e.value)
+
+
+def test_a_patch_on_no_cultivated_land_still_has_its_township(tmp_path):
+    """A patch that takes no 耕地 counts in neither side of the ratio, but the 台账 must still say
+    where it is: the township by the DLTB 坐落单位 under it (here 杜山镇's 0701 strip)."""
+    d = make_county(tmp_path, ["违法"])
+    p = gpd.GeoDataFrame({"监测编号": ["P0", "P1"], "判定类型": ["违法", "违法"], "季度": [1, 1]},
+                         geometry=[shapely.box(X0 + 100, Y0 + 100, X0 + 200, Y0 + 200),
+                                   shapely.box(X0 + 1500, Y0 + 1500, X0 + 1600, Y0 + 1600)], crs="EPSG:4526")
+    write_shp(p, d / "卫片图斑.shp")
+    r = satellite_ratio(lk.read_county(d))
+    t = r.patches.set_index("监测编号")
+    assert t.loc["P1", "farmland_used_m2"] == 0
+    assert t.loc["P0", "township"] == "420704100" and t.loc["P1", "township"] == "420704101"
+    assert [x["code"] for x in r.summary["by_township"]] == ["420704100"]   # the ratio is unchanged

@@ -218,6 +218,11 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     main = by_pt.sort_values(["ia", "used_m2"], ascending=[True, False]).drop_duplicates("ia")
     tmain = np.full(len(out), None, dtype=object)
     tmain[main["ia"].to_numpy()] = main["township"].to_numpy()
+    nowhere = np.flatnonzero(tmain == None)  # noqa: E711 — patches without 耕地: where they lie
+    if len(nowhere):
+        from .location import locate
+        loc = locate(np.asarray(p.geometry.values, dtype=object)[nowhere], county, cfg, sliver)
+        tmain[nowhere] = loc["township"].to_numpy(dtype=object)
     out["township"] = tmain
 
     counted = out["class"].isin([LEGAL, ILLEGAL]).to_numpy()
