@@ -236,3 +236,27 @@ def test_county_without_approvals_or_supply_says_so(tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "o" / "ledger.xlsx")
     text = " ".join(str(c.value) for row in wb["批而未供"].iter_rows() for c in row if c.value)
     assert "未提供数据" in text
+
+
+def test_report_idle_table_says_type_since_and_years(sample_run):
+    """The report's 闲置土地 table: 闲置类型, 闲置起算日期 and 闲置年数 with one decimal, the same
+    figures as the ledger's 闲置土地 sheet (largest first)."""
+    import re
+    html = (sample_run[0] / "report.html").read_text(encoding="utf-8")
+    block = html[html.index("面积最大的闲置土地"):]
+    block = block[:block.index("</table>")]
+    head = re.findall(r"<th[^>]*>(.*?)</th>", block)
+    assert head[4:8] == ["面积（亩）", "闲置类型", "闲置起算日期", "闲置年数"]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", block)[1:]]
+    assert rows and all(len(r) == len(head) for r in rows)
+    wb = openpyxl.load_workbook(sample_run[0] / "ledger.xlsx")
+    ws = wb["闲置土地"]
+    hr = next(r for r in range(1, 6) if ws.cell(r, 1).value == "电子监管号")
+    h = [c.value for c in ws[hr]]
+    ledger = {ws.cell(r, 1).value: (ws.cell(r, h.index("闲置类型") + 1).value, ws.cell(r, h.index("闲置年数") + 1).value)
+              for r in range(hr + 1, ws.max_row) if ws.cell(r, 1).value not in (None, "合计")}
+    for r in rows:
+        assert r[5] in ("未动工开发满一年", "已动工但中止开发满一年")
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[6]) and re.fullmatch(r"\d+\.\d", r[7])
+        kind, years = ledger[r[0]]
+        assert r[5] == kind and float(r[7]) == pytest.approx(float(years), abs=0.05)

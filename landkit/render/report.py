@@ -341,9 +341,14 @@ def _frame_rows(gdf, columns, n=15, sort=None):
                     v = None
             except (TypeError, ValueError):
                 pass
-            row.append({"mu": mu, "pct": pct, "count": count}.get(kind, _cell_text)(v))
+            row.append({"mu": mu, "pct": pct, "count": count, "years": _years}.get(kind, _cell_text)(v))
         out.append(row)
     return out
+
+
+def _years(v) -> str:
+    """Years with one decimal (闲置年数)."""
+    return "" if v is None else f"{float(v):.1f}"
 
 
 def _cell_text(v) -> str:
@@ -384,8 +389,8 @@ def largest_idle(results, names) -> list:
     idc = next((c for c in ("电子监管号", "id", "编号") if c in g.columns), None)
     holder = next((c for c in ("土地使用权人", "holder", "权利人", "用地单位") if c in g.columns), None)
     return _frame_rows(g, [(idc or "id", "t"), ("项目名称", "t"), (holder or "土地使用权人", "t"),
-                           ("township_name", "t"), ("area_mu", "mu"), ("约定动工日期", "t"),
-                           ("idle_years", "t"), ("cause", "t")], n=15, sort="area_mu")
+                           ("township_name", "t"), ("area_mu", "mu"), ("idle_type", "t"), ("idle_since", "t"),
+                           ("idle_years", "years"), ("cause", "t")], n=15, sort="area_mu")
 
 
 # ------------------------------------------------------------------ the page
