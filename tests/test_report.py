@@ -195,3 +195,10 @@ def test_inventory_with_no_category_is_not_zero(county_res):
     p.feed(build_report(c, r))
     shown = {k: (raw, t.strip()) for k, raw, t in p.items}
     assert shown["inventory.total_mu"] == ("0.0", "未提供数据")
+
+
+def test_generated_at_reads_as_a_date_and_time(full):
+    c, r, html, out = full
+    m = re.search(r"生成时间：([^<]*)<", html)
+    assert m and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}（UTC[+-]\d{2}:\d{2}）", m.group(1)), m
+    assert m.group(1)[:16] == r["summary"]["generated_at"][:16].replace("T", " ")

@@ -346,6 +346,19 @@ def _frame_rows(gdf, columns, n=15, sort=None):
     return out
 
 
+def _when(iso) -> str:
+    """An ISO timestamp as a reader writes it: 2026-11-22 10:57（UTC+08:00）."""
+    import datetime as dt
+    try:
+        t = dt.datetime.fromisoformat(str(iso))
+    except (TypeError, ValueError):
+        return text(iso or "")
+    if t.utcoffset() is None:
+        return t.strftime("%Y-%m-%d %H:%M")
+    off = int(t.utcoffset().total_seconds() // 60)
+    return t.strftime("%Y-%m-%d %H:%M") + f"（UTC{'+' if off >= 0 else '-'}{abs(off) // 60:02d}:{abs(off) % 60:02d}）"
+
+
 def _years(v) -> str:
     """Years with one decimal (闲置年数)."""
     return "" if v is None else f"{float(v):.1f}"
@@ -486,7 +499,7 @@ def _context(county, analysis, m) -> dict:
         "summary": summary, "county": c, "name": name, "adcode": text(c.get("adcode") or getattr(county, "adcode", "")),
         "year": c.get("year") if c.get("year") is not None else getattr(county, "year", None),
         "as_of": text(c.get("as_of") or getattr(county, "as_of", "") or ""),
-        "generated_at": text(summary.get("generated_at", "")), "version": summary.get("landkit_version", __version__),
+        "generated_at": _when(summary.get("generated_at")), "version": summary.get("landkit_version", __version__),
         "schema_version": summary.get("schema_version"),
         "cards": kpi_cards(summary), "sat": sat, "inv": inv, "disp": disp, "disp_towns": disp_towns, "fo": fo,
         "fo_rows": fo_rows, "names": names, "charts": charts, "qa": qa, "findings": findings,
