@@ -260,3 +260,18 @@ def test_report_idle_table_says_type_since_and_years(sample_run):
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[6]) and re.fullmatch(r"\d+\.\d", r[7])
         kind, years = ledger[r[0]]
         assert r[5] == kind and float(r[7]) == pytest.approx(float(years), abs=0.05)
+
+
+def test_report_quality_appendix_names_layers_in_chinese_and_folds_the_notes(sample_run):
+    """Warnings and errors are listed with the layer's Chinese name; the many 说明 lines (CRS,
+    encoding, field mapping) are folded under a <details> so the appendix stays short."""
+    html = (sample_run[0] / "report.html").read_text(encoding="utf-8")
+    findings = json.loads((sample_run[0] / "summary.json").read_text(encoding="utf-8"))["qa"]["findings"]
+    qa = html[html.index("附录　数据质量"):html.index("<footer>")]
+    warn = [f for f in findings if f["level"] in ("error", "warning")]
+    info = [f for f in findings if f["level"] == "info"]
+    assert warn and info
+    shown, folded = qa.split('<details class="qa-notes">')
+    assert shown.count('<tr class="lvl-warning">') + shown.count('<tr class="lvl-error">') == len(warn)
+    assert folded.count('<tr class="lvl-info">') == len(info) and f"读取说明 {len(info)} 项" in folded
+    assert "<td>地类图斑</td>" in qa and "<td>dltb</td>" not in qa

@@ -36,6 +36,7 @@ from markupsafe import escape
 from ..standards.units import round_half_up
 from . import basemaps as bm
 from .offline import LEAFLET_CSS_URL, LEAFLET_JS_URL, iframe_html, render_offline
+from ..io.fields import ROLE_NAMES as LAYER_NAMES
 
 # ------------------------------------------------------------------ colours (bureau conventions)
 STATUS_COLORS = {"pass": "#2e7d32", "over_cap": "#ef6c00", "accountability": "#c62828", "no_data": "#9e9e9e"}
@@ -95,7 +96,8 @@ DLTB_NAMES = {"01": "耕地", "02": "园地", "03": "林地", "04": "草地", "0
               "07": "住宅用地", "08": "公共管理与公共服务用地", "09": "特殊用地", "10": "交通运输用地",
               "11": "水域及水利设施用地", "12": "其他土地", "20": "城镇村及工矿用地"}
 
-ROLE_NAMES = {"approvals": "批准用地", "supply": "供地", "parcels": "宗地", "patches": "卫片图斑"}
+#: the layers checked against 永久基本农田, with their Chinese names
+ROLE_NAMES = {k: LAYER_NAMES[k] for k in ("approvals", "supply", "parcels", "patches")}
 
 
 # ------------------------------------------------------------------ formatting (for display only)

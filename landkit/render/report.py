@@ -34,6 +34,7 @@ from ..standards.units import round_half_up
 from . import basemaps as bm
 from .maps import STATUS_NAMES, county_map, inventory_frames, legend_items, print_svg
 from .offline import assert_offline, inline_assets, jquery_uses
+from ..io.fields import ROLE_NAMES as LAYER_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BYTES = 10 * 1024 * 1024
@@ -42,7 +43,8 @@ MISSING = "未提供数据"
 STATUS_CLASS = {"pass": "ok", "over_cap": "warn", "accountability": "bad", "no_data": "none"}
 CATEGORY_NAMES = {"approved_unsupplied": "批而未供", "idle": "闲置土地", "inefficient": "低效用地",
                   "collective_commercial": "集体经营性建设用地"}
-ROLE_NAMES = {"approvals": "批准用地", "supply": "供地", "parcels": "宗地", "patches": "卫片图斑"}
+#: the layers checked against 永久基本农田, with their Chinese names
+ROLE_NAMES = {k: LAYER_NAMES[k] for k in ("approvals", "supply", "parcels", "patches")}
 LEVEL_NAMES = {"error": "错误", "warning": "警告", "info": "说明"}
 
 
@@ -412,7 +414,7 @@ def _env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(mu=mu, pct=pct, count=count, text=text)
     env.globals.update(MISSING=MISSING, STATUS_NAMES=STATUS_NAMES, STATUS_CLASS=STATUS_CLASS,
-                       LEVEL_NAMES=LEVEL_NAMES, CATEGORY_NAMES=CATEGORY_NAMES, ROLE_NAMES=ROLE_NAMES,
+                       LEVEL_NAMES=LEVEL_NAMES, CATEGORY_NAMES=CATEGORY_NAMES, ROLE_NAMES=ROLE_NAMES, LAYER_NAMES=LAYER_NAMES,
                        json_value=lambda v: json.dumps(_clean(v), ensure_ascii=False))
     return env
 
