@@ -393,6 +393,9 @@ def largest_illegal(results, names) -> list:
                            ("farmland_used_mu", "mu"), ("yjjbnt_mu", "mu")], n=15, sort="farmland_used_mu")
 
 
+IDLE_SHORT = {"未动工开发满一年": "未动工", "已动工但中止开发满一年": "中止开发"}
+
+
 def largest_idle(results, names) -> list:
     frames = inventory_frames(results.get("inventory"))
     g = frames.get("idle")
@@ -401,6 +404,8 @@ def largest_idle(results, names) -> list:
     g = g.copy()
     if "township_name" not in g.columns and "township" in g.columns:
         g["township_name"] = [names.get(text(t), text(t)) for t in g["township"]]
+    if "idle_type" in g.columns:     # short labels: the full wording is in the 台账
+        g["idle_type"] = [IDLE_SHORT.get(x, x) for x in g["idle_type"]]
     idc = next((c for c in ("电子监管号", "id", "编号") if c in g.columns), None)
     holder = next((c for c in ("土地使用权人", "holder", "权利人", "用地单位") if c in g.columns), None)
     return _frame_rows(g, [(idc or "id", "t"), ("项目名称", "t"), (holder or "土地使用权人", "t"),
