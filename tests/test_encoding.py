@@ -8,7 +8,7 @@ import landkit as lk
 from landkit.errors import InputError
 from landkit.io.encoding import detect_shapefile_encoding
 
-from conftest import dbf_ldid, dltb_frame, write_shp
+from conftest import X0 as X, Y0 as Y, dbf_ldid, dltb_frame, write_shp
 
 
 def test_gbk_without_cpg_reads_correct_chinese(tmp_path):
@@ -75,3 +75,38 @@ def test_config_encoding_override(tmp_path):
     gdf = lk.read_layer(p, role="dltb", config={"encoding": {"DLTB.shp": "GBK"}})
     assert gdf["DLMC"].iloc[0] == "水田"
     assert "配置" in gdf.attrs["landkit"]["encoding"]
+
+
+def test_gbk_text_decoded_in_python_equals_gdal_iconv(tmp_path, monkeypatch):
+    """GBK shapefiles are read as Latin-1 (GDAL's byte copy) and decoded in Python, once per
+    distinct value: the same frame as GDAL's own iconv decoding, Chinese field names included."""
+    import geopandas as gpd
+    import shapely
+    import landkit.io.read as R
+    n = 300
+    g = gpd.GeoDataFrame({"标识码": [f"{i:06d}" for i in range(n)], "地类名称": ["水田", "旱地", "乔木林地"] * (n // 3),
+                          "坐落单位名称": [f"汀祖镇第{i % 7}村" for i in range(n)], "备注": [None, "", "拆除"] * (n // 3)},
+                         geometry=[shapely.box(X + i * 10, Y, X + i * 10 + 9, Y + 9) for i in range(n)], crs="EPSG:4526")
+    p = write_shp(g, tmp_path / "图层.shp", encoding="GBK", cpg=False)
+    fast, _, _ = R.load_layer(p)
+    monkeypatch.setattr(R, "fast_codec", lambda enc: None)      # GDAL decodes GBK itself
+    slow, _, _ = R.load_layer(p)
+    assert list(fast.columns) == list(slow.columns) and "坐落单位名" in "".join(fast.columns)
+    for c in fast.columns.drop("geometry"):
+        assert fast[c].astype(object).tolist() == slow[c].astype(object).tolist(), c
+    assert fast["地类名称"].tolist()[:3] == ["水田", "旱地", "乔木林地"]
+
+
+def test_bytes_that_are_not_gbk_show_as_replacement_characters(tmp_path):
+    """With [encoding] forced to GBK, a broken byte is shown as U+FFFD, never dropped silently."""
+    import geopandas as gpd
+    import shapely
+    g = gpd.GeoDataFrame({"名称": ["耕地一", "林地"]}, geometry=[shapely.box(X, Y, X + 9, Y + 9),
+                                                                 shapely.box(X + 20, Y, X + 29, Y + 9)], crs="EPSG:4526")
+    p = write_shp(g, tmp_path / "t.shp", encoding="GBK", cpg=False)
+    b = bytearray(p.with_suffix(".dbf").read_bytes())
+    b[b.find("林地".encode("gbk"))] = 0xFF
+    p.with_suffix(".dbf").write_bytes(bytes(b))
+    from landkit.io.read import load_layer
+    df, _, _ = load_layer(p, encoding_override="GBK")
+    assert df["名称"].iloc[0] == "耕地一" and "\ufffd" in df["名称"].iloc[1]

@@ -18,7 +18,7 @@ from pyproj import CRS
 from ..errors import InputError
 from ..qa import Finding
 from .crs import CRSDecision, check_coordinates_fit, crs_from_coordinates, crs_from_prj_text
-from .encoding import EncodingDecision, _sibling, detect_shapefile_encoding
+from .encoding import EncodingDecision, _sibling, detect_shapefile_encoding, fast_codec, recode_latin1
 from .fields import ID_FIELDS, ROLE_NAMES, SCHEMAS, match_fields, missing_required
 from .geometry import clean_polygons
 
@@ -217,7 +217,8 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     read_path = path
     if ext == ".shp":
         enc = detect_shapefile_encoding(path, override=encoding_override)
-        read_kw["encoding"] = enc.encoding
+        recode = fast_codec(enc.encoding)      # GBK & co: read as Latin-1, decode in Python (faster)
+        read_kw["encoding"] = "ISO-8859-1" if recode else enc.encoding
         read_path = _repair_cut_names(path, enc.encoding, findings, role)
     else:
         layers = list_layers(path)
@@ -244,6 +245,8 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
         _cleanup(read_path, path)
         raise InputError(f"无法读取{rname}：{_gdal_msg(e)}", file=path, layer=layer)
     _cleanup(read_path, path)
+    if ext == ".shp" and recode:
+        df = recode_latin1(df, recode)
     if len(df) == 0:
         raise InputError(f"{rname}图层为空（没有任何要素）", file=path, layer=layer)
     if ext == ".shp":
