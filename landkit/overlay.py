@@ -138,10 +138,20 @@ def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     i, j = tree.query(g)                       # envelope pairs: cheap
     k = i < j
     i, j = i[k], j[k]
-    try:
-        m = shapely.relate_pattern(g[i], g[j], "T********")
-    except GEOSException:
-        m = shapely.area(_safe_intersection(g[i], g[j])[0]) > 0
+
+    def interiors_meet(sl):
+        try:
+            return shapely.relate_pattern(g[i[sl]], g[j[sl]], "T********")
+        except GEOSException:
+            return shapely.area(_safe_intersection(g[i[sl]], g[j[sl]])[0]) > 0
+
+    threads = default_threads()
+    if threads > 1 and len(i) > 20_000 and not shapely.is_prepared(g).any():   # never share prepared geometries
+        bounds = np.linspace(0, len(i), threads + 1).astype(int)
+        with ThreadPoolExecutor(threads) as ex:
+            m = np.concatenate(list(ex.map(interiors_meet, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])])))
+    else:
+        m = interiors_meet(slice(None))
     return i[m], j[m]
 
 

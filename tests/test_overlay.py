@@ -232,3 +232,19 @@ def test_landkit_threads_sets_the_default(monkeypatch):
     for bad in ("0", "", "x"):
         monkeypatch.setenv("LANDKIT_THREADS", bad)
         assert 1 <= default_threads() <= 4
+
+
+def test_overlapping_pairs_threaded_equals_single(monkeypatch):
+    """22,500 squares of 1.5 m on a 1 m pitch (~90k envelope pairs, split over threads): the
+    same pairs with 1 and 2 threads; edge-only and corner-only contacts are not overlaps."""
+    from landkit.overlay import overlapping_pairs
+    g = np.array([box(i, j, i + 1.5, j + 1.5) for i in range(150) for j in range(150)], dtype=object)
+    monkeypatch.setenv("LANDKIT_THREADS", "1")
+    one = overlapping_pairs(g)
+    monkeypatch.setenv("LANDKIT_THREADS", "2")
+    two = overlapping_pairs(g)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    # each square overlaps its 8 neighbours (1 m pitch, 1.5 m side): 4 per square, minus the border
+    assert len(one[0]) == 149 * 150 * 2 + 149 * 149 * 2
+    edge = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 1, 3, 2)], dtype=object)
+    assert len(overlapping_pairs(edge)[0]) == 0
