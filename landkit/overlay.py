@@ -216,7 +216,8 @@ def _distinct_objects(g: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float = 1.0,
                   keep_pieces: bool = False, a_area_m2=None, threads: int | None = None,
-                  union: bool = True, b_pairs=None, assume_valid: bool = False) -> OverlayResult:
+                  union: bool = True, b_pairs=None, assume_valid: bool = False,
+                  b_valid: bool = False) -> OverlayResult:
     """Overlap of every feature of ``a`` with the union of ``b`` (see the module docstring).
 
     Parameters
@@ -231,7 +232,8 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     union : make B a partition first (union semantics); False when B is known not to overlap
     threads : threads for the GEOS work (default :func:`default_threads`)
     b_pairs : B's overlapping pairs (positions, from :func:`overlapping_pairs`) when already known
-    assume_valid : skip the validity check (layers from :func:`landkit.read_county` are already valid)
+    assume_valid : skip the validity check of both layers (layers of a :class:`County` are valid)
+    b_valid : skip it for ``b`` only (``b`` is a county layer, ``a`` comes from elsewhere)
 
     Returns an :class:`OverlayResult`; areas in m².
     """
@@ -240,7 +242,9 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     index = a.index if isinstance(a, (gpd.GeoDataFrame, gpd.GeoSeries)) else pd.RangeIndex(len(a))
     ga, gb = _geoms(a), _geoms(b)
     if not assume_valid:
-        ga, gb = _valid(ga), _valid(gb)
+        ga = _valid(ga)
+        if not b_valid:
+            gb = _valid(gb)
     n_a, n_b = len(ga), len(gb)
     ids = np.asarray(b_ids, dtype=object) if b_ids is not None else np.arange(n_b).astype(object)
     kcxs = np.zeros(n_b) if b_kcxs is None else np.asarray(b_kcxs, dtype="float64").copy()

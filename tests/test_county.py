@@ -140,3 +140,17 @@ def test_repr_html_escapes_and_summarises(county_dir):
     h = c._repr_html_()
     assert "<script>x" not in h and "&lt;script&gt;x" in h
     assert "地类图斑" in h and "数据可以使用" in h and "16" in h
+
+
+def test_reprojected_layers_stay_valid():
+    """A County's layers are all valid (the analyses rely on it and skip the check): a layer
+    that is invalid after reprojection is repaired, its polygonal part kept."""
+    import geopandas as gpd
+    import shapely
+    from landkit.io.county import _still_valid
+    bow = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    g = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[bow, shapely.box(20, 0, 30, 10)], crs="EPSG:4526")
+    out = _still_valid(g)
+    assert shapely.is_valid(out.geometry.values).all() and out.crs == g.crs
+    assert out.geometry.iloc[0].area == pytest.approx(50.0) and out.geometry.iloc[1].equals(g.geometry.iloc[1])
+    assert out["a"].tolist() == [1, 2]

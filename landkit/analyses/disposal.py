@@ -157,7 +157,7 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
         supplied = np.zeros(len(f))
         if len(f) and in_y.any():
             r = overlay_areas(f.geometry, sup.geometry[in_y], crs=county.crs, sliver_m2=sliver,
-                              a_area_m2=f["unsupplied_m2"].to_numpy())
+                              a_area_m2=f["unsupplied_m2"].to_numpy(), b_valid=True)
             supplied = np.minimum(r.table["overlap_m2"].to_numpy(), f["unsupplied_m2"].to_numpy())
         a = county.approvals
         ch, _ = parse_dates(a["撤回日期"].tolist() if "撤回日期" in a.columns else [None] * len(a))

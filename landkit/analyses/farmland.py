@@ -80,7 +80,7 @@ def farmland_overlap(features: gpd.GeoDataFrame, county, *, role: str | None = N
                       b_kcxs=yj["KCXS"].to_numpy() if "KCXS" in yj.columns else None,
                       sliver_m2=sliver, a_area_m2=area, keep_pieces=keep_pieces,
                       b_pairs=getattr(county, "overlap_pairs", {}).get("yjjbnt"),
-                      assume_valid=f is county.layers.get(role) if role else False)
+                      assume_valid=f is county.layers.get(role) if role else False, b_valid=True)
     t = r.table
     out["yjjbnt_m2"] = t["overlap_m2"].to_numpy()
     out["yjjbnt_net_m2"] = t["overlap_net_m2"].to_numpy()
@@ -103,18 +103,18 @@ def farmland_overlap(features: gpd.GeoDataFrame, county, *, role: str | None = N
             rg = overlay_areas(f.geometry, gd.geometry, b_ids=gd["BSM"].to_numpy(dtype=object)
                                if "BSM" in gd.columns else None,
                                b_kcxs=gd["KCXS"].to_numpy() if "KCXS" in gd.columns else None,
-                               sliver_m2=sliver, a_area_m2=area, union=False)
+                               sliver_m2=sliver, a_area_m2=area, union=False, b_valid=True)
             out["gd_m2"] = rg.table["overlap_m2"].to_numpy()
             out["gd_net_m2"] = rg.table["overlap_net_m2"].to_numpy()
             summary["cultivated_mu"] = float(m2_to_mu(out["gd_m2"].sum()))
             summary["cultivated_net_mu"] = float(m2_to_mu(out["gd_net_m2"].sum()))
     if county.stbhhx is not None:
-        rs = overlay_areas(f.geometry, county.stbhhx.geometry, sliver_m2=sliver, a_area_m2=area)
+        rs = overlay_areas(f.geometry, county.stbhhx.geometry, sliver_m2=sliver, a_area_m2=area, b_valid=True)
         out["stbhhx_m2"] = rs.table["overlap_m2"].to_numpy()
         summary["stbhhx_mu"] = float(m2_to_mu(out["stbhhx_m2"].sum()))
         summary["features_in_stbhhx"] = int((out["stbhhx_m2"] > 0).sum())
     if county.czkfbj is not None:
-        rc = overlay_areas(f.geometry, county.czkfbj.geometry, sliver_m2=sliver, a_area_m2=area)
+        rc = overlay_areas(f.geometry, county.czkfbj.geometry, sliver_m2=sliver, a_area_m2=area, b_valid=True)
         outside = np.clip(area - rc.table["overlap_m2"].to_numpy(), 0, None)
         outside[outside < sliver] = 0.0
         out["outside_czkfbj_m2"] = outside

@@ -378,7 +378,7 @@ def _overlap(geoms: np.ndarray, layer, county, sliver_m2: float, ids_field: str 
     if len(ok) and len(layer):
         r = overlay_areas(geoms[ok], layer.geometry, crs=county.crs, sliver_m2=sliver_m2,
                           b_ids=layer[ids_field].to_numpy(dtype=object) if ids_field and ids_field in layer.columns
-                          else None)
+                          else None, b_valid=True)
         out[ok] = r.table["overlap_m2"].to_numpy()
     return out
 

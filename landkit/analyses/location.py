@@ -46,7 +46,7 @@ def locate(geoms: np.ndarray, county, cfg: Config, sliver_m2: float) -> pd.DataF
     d = county.dltb
     if d is not None and len(ok) and len(d):
         r = overlay_areas(geoms[ok], d.geometry, crs=county.crs, union=False, keep_pieces=True,
-                          sliver_m2=sliver_m2)
+                          sliver_m2=sliver_m2, b_valid=True)
         p = r.pieces
         if p is not None and len(p):
             ia = ok[p["ia"].to_numpy()]
@@ -81,7 +81,7 @@ def locate(geoms: np.ndarray, county, cfg: Config, sliver_m2: float) -> pd.DataF
     miss = np.array([i for i in ok if town[i] is None], dtype=np.int64)
     if t is not None and len(miss) and "XZQDM" in t.columns and len(t):
         r = overlay_areas(geoms[miss], t.geometry, crs=county.crs, keep_pieces=True, sliver_m2=sliver_m2,
-                          b_ids=t["XZQDM"].astype(str).to_numpy(dtype=object))
+                          b_ids=t["XZQDM"].astype(str).to_numpy(dtype=object), b_valid=True)
         p = r.pieces
         if p is not None and len(p):
             df = pd.DataFrame({"ia": miss[p["ia"].to_numpy()], "code": p["b_id"].to_numpy(dtype=object),

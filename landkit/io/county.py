@@ -127,6 +127,20 @@ def _configured_candidates(folder: Path, cfg: Config) -> dict[str, Candidate | N
     return out
 
 
+def _still_valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A reprojected layer kept valid (reprojection can fold a thin sliver onto itself), so
+    every layer of a County is valid and the analyses need not check again."""
+    import shapely
+    from .geometry import polygonal_part
+    g = np.asarray(gdf.geometry.values, dtype=object)
+    bad = ~shapely.is_valid(g) & ~shapely.is_missing(g)
+    if bad.any():
+        g = g.copy()
+        g[bad] = polygonal_part(shapely.make_valid(g[bad], method="structure", keep_collapsed=False))
+        gdf = gdf.set_geometry(gpd.GeoSeries(g, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
 def read_county(path, config=None, *, errors: str = "raise") -> County:
     """Read a county folder into a :class:`County`.
 
@@ -176,7 +190,7 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     for role, gdf in list(layers.items()):
         if work is not None and not gdf.crs.equals(work):
             fam_from, fam_to = datum_family(gdf.crs), datum_family(work)
-            layers[role] = gdf.to_crs(work)
+            layers[role] = _still_valid(gdf.to_crs(work))
             qa.add(Finding("info", "reprojected", f"{ROLE_NAMES[role]}由 {_crs_label(gdf.crs)} 转换到 {_crs_label(work)}",
                            role, str(sources[role].path)))
             if fam_from != fam_to and {fam_from, fam_to} - {"CGCS2000", "WGS84"}:
