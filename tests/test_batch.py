@@ -209,6 +209,22 @@ def test_index_html_is_offline_and_links_reports(first_run):
         assert f'href="{quote(name)}/{target}"' in page
     assert f'href="{quote(BAD)}/' not in page
     assert "分析失败" in page
+    # 处置率 cells coloured against the target, as in 汇总.xlsx; the 生成时间 reads as a time
+    import re
+    rows = re.findall(r"<tr class=\"ok\">(.*?)</tr>", page)
+    assert len(rows) == len(GOOD)
+    for row in rows:
+        cells = re.findall(r'<td class="([^"]*)">([^<]*)</td>', row)
+        name = re.search(r"<td>([^<]*)</td>", row).group(1)
+        folder = next(n for n in GOOD if n.endswith(name))
+        disp = json.loads((out / folder / "summary.json").read_text(encoding="utf-8"))["disposal"]
+        for cat in ("approved_unsupplied", "idle"):
+            rate = disp[cat]["rate"]
+            if rate is None:
+                continue
+            cls = next(c for c, v in cells if v == f"{rate:.2%}" and c.startswith("n"))
+            assert ("st-pass" in cls) == (rate >= disp[cat]["target"]), (name, cat, cls)
+    assert re.search(r"生成时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}（UTC[+-]\d{2}:\d{2}）", page)
 
 
 def test_resume_redoes_nothing(first_run, county_root, scheduler):

@@ -80,6 +80,11 @@ def headline(summary: dict) -> dict:
     return h
 
 
+def _when(iso) -> str:
+    from .report import _when as when
+    return when(iso)
+
+
 def _pct(x) -> str:
     return "—" if x is None else f"{x * 100:.2f}%"
 
@@ -426,7 +431,7 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              "<title>批量分析总览</title>", f"<style>{_CSS}</style></head><body>",
              "<h1>批量分析总览</h1>",
-             f'<div class="meta">生成时间 {esc(str(batch.get("generated_at") or ""))} · landkit '
+             f'<div class="meta">生成时间 {esc(_when(batch.get("generated_at")))} · landkit '
              f'{esc(str(batch.get("landkit_version") or ""))} · 数据 {esc(str(batch.get("root") or ""))}</div>',
              '<div class="cards">',
              f'<div class="card">县（区）<b>{cnt["total"]}</b></div>',
@@ -445,6 +450,9 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
 
     def num(v, fmt="{:.2f}"):
         return "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+    def met(v):      # 处置率 against the target: green when met, red when not
+        return "" if v is None else (" st-pass" if v else " st-over_cap")
     for rec in df.to_dict("records"):
         c = by_folder[rec["folder"]]
         h = c.get("headline") or {}
@@ -457,9 +465,10 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
             f'<td>{esc(RUN_STATUS.get(c["status"], c["status"]))}</td>'
             f'<td class="n st-{st or "none"}">{num(h.get("satellite_ratio"), "{:.2%}")}</td>'
             f'<td class="st-{st or "none"}">{txt(rec.get("satellite_status_cn"))}</td>'
-            f'<td class="n">{num(h.get("approved_unsupplied_disposal_rate"), "{:.2%}")}</td>'
-            f'<td class="n">{num(h.get("idle_disposal_rate"), "{:.2%}")}</td>'
-            f'<td class="n">{num(h.get("inventory_total_mu"))}</td><td>{report}</td>'
+            f'<td class="n{met(h.get("approved_unsupplied_disposal_met"))}">'
+            f'{num(h.get("approved_unsupplied_disposal_rate"), "{:.2%}")}</td>'
+            f'<td class="n{met(h.get("idle_disposal_met"))}">{num(h.get("idle_disposal_rate"), "{:.2%}")}</td>'
+            f'<td class="n">{num(h.get("inventory_total_mu"), "{:,.2f}")}</td><td>{report}</td>'
             f'<td class="{"err" if c["status"] == "failed" else ""}">{remark}</td></tr>')
     parts += ["</tbody></table>", "</body></html>"]
     return "\n".join(parts)
