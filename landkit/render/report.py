@@ -272,13 +272,14 @@ def hbar_chart(rows, *, fmt=pct, refs=(), title="", width=640, bar_h=18, label_w
         out.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.72:.1f}" font-size="12" text-anchor="end">'
                    f'{escape(lbl[:14])}</text>'
                    f'<rect x="{label_w}" y="{y}" width="{max(1.0, x(v) - label_w):.1f}" height="{bar_h}" fill="{c}"/>'
-                   f'<text x="{x(v) + 4:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="11" fill="#37474f">'
-                   f'{escape(fmt(v))}</text>')
+                   f'<text x="{x(v) + 4:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="11" fill="#37474f" '
+                   f'stroke="#fff" stroke-width="3" paint-order="stroke">{escape(fmt(v))}</text>')
     H += 14
     for i, (v, lbl, c) in enumerate(refs):
         if _num(v) and v <= vmax:
             ty = 10 if i % 2 == 0 else H - 3      # alternate labels top / bottom so they never collide
-            out.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="12" y2="{H - 16}" stroke="{c}" stroke-width="1.5" '
+            # reference lines go under the bars and their haloed value labels, which stay legible
+            out.insert(0, f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="12" y2="{H - 16}" stroke="{c}" stroke-width="1.5" '
                        f'stroke-dasharray="4 3"/><text x="{x(v):.1f}" y="{ty}" font-size="10" text-anchor="middle" '
                        f'fill="{c}">{escape(lbl)}</text>')
     return _svg(width, H, "".join(out), "chart", title)
@@ -292,8 +293,9 @@ def vbar_chart(rows, *, fmt=pct, refs=(), title="", width=640, height=220) -> st
         return ""
     vmax = max(vals + [r[0] for r in refs if _num(r[0])] + [1e-12]) * 1.15
     left, bottom, top = 40, 30, 16
+    right = 10 + (84 if any(_num(r[0]) for r in refs) else 0)   # room for the reference lines' labels
     plot_h = height - bottom - top
-    slot = (width - left - 10) / max(1, len(rows))
+    slot = (width - left - right) / max(1, len(rows))
     bw = min(60, slot * 0.6)
 
     def y(v):
@@ -304,17 +306,17 @@ def vbar_chart(rows, *, fmt=pct, refs=(), title="", width=640, height=220) -> st
         if _num(v):
             out.append(f'<rect x="{cx - bw / 2:.1f}" y="{y(v):.1f}" width="{bw:.1f}" '
                        f'height="{max(0.5, top + plot_h - y(v)):.1f}" fill="{c}"/>'
-                       f'<text x="{cx:.1f}" y="{y(v) - 4:.1f}" font-size="11" text-anchor="middle" fill="#37474f">'
-                       f'{escape(fmt(v))}</text>')
+                       f'<text x="{cx:.1f}" y="{y(v) - 4:.1f}" font-size="11" text-anchor="middle" fill="#37474f" '
+                       f'stroke="#fff" stroke-width="3" paint-order="stroke">{escape(fmt(v))}</text>')
         else:
             out.append(f'<text x="{cx:.1f}" y="{top + plot_h - 6}" font-size="10" text-anchor="middle" '
                        f'fill="#9e9e9e">{MISSING}</text>')
         out.append(f'<text x="{cx:.1f}" y="{height - 10}" font-size="12" text-anchor="middle">{escape(lbl[:12])}</text>')
-    for v, lbl, c in refs:
+    for v, lbl, c in refs:        # under the bars (inserted after the axis), labels in the right margin
         if _num(v):
-            out.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="{c}" '
-                       f'stroke-dasharray="5 3" stroke-width="1.5"/><text x="{width - 10}" y="{y(v) - 3:.1f}" '
-                       f'font-size="10" text-anchor="end" fill="{c}">{escape(lbl)}</text>')
+            out.insert(1, f'<line x1="{left}" x2="{width - right + 4}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="{c}" '
+                          f'stroke-dasharray="5 3" stroke-width="1.5"/><text x="{width - right + 8}" y="{y(v) + 3:.1f}" '
+                          f'font-size="10" text-anchor="start" fill="{c}">{escape(lbl)}</text>')
     return _svg(width, height, "".join(out), "chart", title)
 
 
