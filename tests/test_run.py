@@ -275,3 +275,21 @@ def test_report_quality_appendix_names_layers_in_chinese_and_folds_the_notes(sam
     assert shown.count('<tr class="lvl-warning">') + shown.count('<tr class="lvl-error">') == len(warn)
     assert folded.count('<tr class="lvl-info">') == len(info) and f"读取说明 {len(info)} 项" in folded
     assert "<td>地类图斑</td>" in qa and "<td>dltb</td>" not in qa
+
+
+def test_results_kept_inside_the_county_folder_are_not_read_back(sample_run, tmp_path):
+    """An analyst saves the output inside the county folder. The next read must not take
+    results.gpkg's 永农压占_供地 for the county's missing 供地 layer (a silent wrong number)."""
+    import shutil
+    import landkit as lk
+    d = tmp_path / "420704_鄂城区"
+    shutil.copytree(SAMPLE, d)
+    for f in d.glob("供地.*"):
+        f.unlink()
+    shutil.copytree(sample_run[0], d / "结果")
+    assert {"results.gpkg", "summary.json"} <= {f.name for f in (d / "结果").iterdir()}
+    c = lk.read_county(d)
+    assert c.supply is None
+    assert all("results.gpkg" not in str(s.path) for s in c.sources.values())
+    r = run("check", str(d))
+    assert r.returncode == 0 and "results.gpkg" not in r.stdout

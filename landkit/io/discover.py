@@ -69,6 +69,20 @@ def role_of(name: str) -> tuple[str | None, int]:
     return best
 
 
+def is_landkit_output(d: Path) -> bool:
+    """True for a folder landkit wrote (``landkit run`` / ``batch`` output: a summary.json of
+    landkit's), so that results kept inside a county folder are never read back as its layers."""
+    import json
+    f = Path(d) / "summary.json"
+    if not f.is_file():
+        return False
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and ("landkit_version" in data or str(data.get("kind", "")).startswith("landkit"))
+
+
 def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
     """All vector layers and rasters under ``folder`` (recursively; .gdb folders are datasets).
 
@@ -92,7 +106,7 @@ def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
             if p.is_dir():
                 if ext == ".gdb":
                     _add_multi(p, cands, problems, pyogrio)
-                else:
+                elif not is_landkit_output(p):   # results written inside the county folder are not input
                     stack.append(p)
             elif ext == ".shp":
                 cands.append(Candidate(p, None, p.stem, None))
