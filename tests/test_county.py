@@ -154,3 +154,22 @@ def test_reprojected_layers_stay_valid():
     assert shapely.is_valid(out.geometry.values).all() and out.crs == g.crs
     assert out.geometry.iloc[0].area == pytest.approx(50.0) and out.geometry.iloc[1].equals(g.geometry.iloc[1])
     assert out["a"].tolist() == [1, 2]
+
+
+def test_two_years_of_dltb_pick_the_analysis_year_and_warn(tmp_path):
+    """A folder holding last year's and this year's 地类图斑: the one naming the analysis year is
+    used (else the latest), and the choice is a warning that says how to override it."""
+    d = tmp_path / "420704_鄂城区"
+    old, new = dltb_frame(6), dltb_frame(9)
+    write_shp(old, d / "DLTB_2023.shp")
+    write_shp(new, d / "DLTB_2024.shp")
+    c = lk.read_county(d)
+    assert c.sources["dltb"].path.name == "DLTB_2024.shp" and len(c.dltb) == 9
+    w = [f for f in c.qa.findings if f.code == "layer_choice"]
+    assert len(w) == 1 and w[0].level == "warning"
+    assert "DLTB_2023.shp" in w[0].message and "[layers]" in w[0].message
+    c23 = lk.read_county(d, {"county": {"year": 2023}})
+    assert c23.sources["dltb"].path.name == "DLTB_2023.shp" and len(c23.dltb) == 6
+    (d / "landkit.toml").write_text('[layers]\ndltb = "DLTB_2023.shp"\n', encoding="utf-8")
+    assert lk.read_county(d).sources["dltb"].path.name == "DLTB_2023.shp"
+    assert not [f for f in lk.read_county(d).qa.findings if f.code == "layer_choice"]   # the user chose

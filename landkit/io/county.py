@@ -158,11 +158,13 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     cands, rasters, problems = scan_folder(folder)
     for p, msg in problems:
         _fail(qa, errors, InputError(msg, file=p))
-    chosen, notes = assign_roles(cands)
-    chosen.update(_configured_candidates(folder, cfg))
+    chosen, notes = assign_roles(cands, year=cfg.county.get("year"))
+    configured = _configured_candidates(folder, cfg)
+    chosen.update(configured)
     chosen = {r: c for r, c in chosen.items() if c is not None}
-    for n in notes:
-        qa.add(Finding("info", "layer_choice", n))
+    for role, n in notes.items():      # a choice between layers changes every figure: say it loudly
+        if role not in configured:
+            qa.add(Finding("warning", "layer_choice", n, role))
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     sources: dict[str, LayerSource] = {}

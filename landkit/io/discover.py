@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .fields import ROLE_NAMES
 
 #: role -> name hints, most specific first (case-insensitive)
 HINTS: dict[str, tuple[str, ...]] = {
@@ -134,8 +135,19 @@ def _add_multi(p: Path, cands, problems, pyogrio) -> None:
         cands.append(Candidate(p, str(name), str(name), str(gtype) if gtype else None))
 
 
-def assign_roles(cands: list[Candidate]) -> tuple[dict[str, Candidate], list[str]]:
-    """Pick one candidate per role by name hints. Returns (role -> candidate, notes)."""
+_YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
+
+
+def _year_rank(c: Candidate, year: int | None) -> tuple[int, int]:
+    """Among equally named candidates: the one naming the analysis year first, then the latest
+    year in its name (DLTB_2024 before DLTB_2023), then the rest."""
+    years = [int(y) for y in _YEAR.findall(f"{c.path.as_posix()}/{c.layer or ''}")]
+    return (0 if year is not None and int(year) in years else 1, -max(years) if years else 0)
+
+
+def assign_roles(cands: list[Candidate], year: int | None = None) -> tuple[dict[str, Candidate], dict[str, str]]:
+    """Pick one candidate per role: one naming the analysis ``year`` first, then the best name
+    hint, then the latest year in the name. Returns (role -> candidate, role -> note on a choice)."""
     by_role: dict[str, list[tuple[int, Candidate]]] = {}
     for c in cands:
         if c.geometry_type and not any(k in c.geometry_type for k in ("Polygon", "Unknown", "Geometry")):
@@ -146,11 +158,13 @@ def assign_roles(cands: list[Candidate]) -> tuple[dict[str, Candidate], list[str
             score -= 50
         if role:
             by_role.setdefault(role, []).append((score, c))
-    chosen, notes = {}, []
+    chosen, notes = {}, {}
     for role, lst in by_role.items():
-        lst.sort(key=lambda t: (-t[0], str(t[1].path), t[1].layer or ""))
+        lst.sort(key=lambda t: (_year_rank(t[1], year)[0], -t[0], _year_rank(t[1], year)[1], str(t[1].path),
+                                t[1].layer or ""))
         chosen[role] = lst[0][1]
         if len(lst) > 1:
             others = "、".join(c.display for _, c in lst[1:])
-            notes.append(f"{role}：找到多个候选，使用 {lst[0][1].display}，未使用 {others}")
+            notes[role] = (f"{ROLE_NAMES.get(role, role)}找到多个候选，使用 {lst[0][1].display}，未使用 {others}；"
+                         f"如需改用其他图层，请在 landkit.toml 的 [layers] 中写明 {role} = \"文件名\"")
     return chosen, notes
