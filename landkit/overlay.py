@@ -104,11 +104,13 @@ def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]
 
 
 def _valid(g: np.ndarray) -> np.ndarray:
-    """Invalid polygons made valid (polygonal part kept); layers read by landkit are already valid."""
+    """Invalid polygons made valid (polygonal part kept); ``g`` itself when all are valid.
+    Layers read by landkit are already valid."""
+    from .io.geometry import repair
     bad = ~shapely.is_valid(g) & ~shapely.is_missing(g)
     if bad.any():
         g = g.copy()
-        g[bad] = _polygonal(shapely.make_valid(g[bad], method="structure", keep_collapsed=False))
+        g[bad] = repair(g[bad])
     return g
 
 
@@ -146,12 +148,10 @@ def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return shapely.area(_safe_intersection(g[i[sl]], g[j[sl]])[0]) > 0
 
     threads = default_threads()
-    if threads > 1 and len(i) > 20_000 and not shapely.is_prepared(g).any():   # never share prepared geometries
-        bounds = np.linspace(0, len(i), threads + 1).astype(int)
-        with ThreadPoolExecutor(threads) as ex:
-            m = np.concatenate(list(ex.map(interiors_meet, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])])))
-    else:
-        m = interiors_meet(slice(None))
+    if len(i) <= 20_000 or shapely.is_prepared(g).any():   # small, or prepared geometries: never shared
+        threads = 1
+    bounds = np.linspace(0, len(i), threads + 1).astype(int)
+    m = np.concatenate(_map(interiors_meet, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])], threads))
     return i[m], j[m]
 
 
@@ -199,6 +199,15 @@ def default_threads() -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     return min(4, os.cpu_count() or 1)
+
+
+def _map(fn, items: list, threads: int) -> list:
+    """``[fn(x) for x in items]``, on a thread pool when there is more than one item and thread
+    (GEOS releases the GIL)."""
+    if len(items) > 1 and threads > 1:
+        with ThreadPoolExecutor(threads) as ex:
+            return list(ex.map(fn, items))
+    return [fn(x) for x in items]
 
 
 def _distinct_objects(g: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -303,11 +312,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     # A few large chunks per thread: GEOS releases the GIL, so 2 threads run ~2x on 2 cores.
     n_chunks = max(1, min(len(query), max(2 * threads, -(-len(query) // CHUNK))))
     chunks = np.array_split(query, n_chunks)
-    if n_chunks > 1 and threads > 1:
-        with ThreadPoolExecutor(threads) as ex:
-            parts = list(ex.map(work, chunks))
-    else:
-        parts = [work(c) for c in chunks]
+    parts = _map(work, chunks, threads)
     ia = np.concatenate([p[0] for p in parts]).astype(np.intp)
     ib = np.concatenate([p[1] for p in parts]).astype(np.intp)
     area = np.concatenate([p[2] for p in parts])

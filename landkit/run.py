@@ -5,7 +5,6 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from . import __version__
@@ -74,7 +73,6 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
     Outputs are written into a temporary folder beside ``out_dir`` and moved into place only
     when all are complete, so a failed run leaves no half-written files.
     """
-    t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     extra = {}
     if year is not None or as_of is not None:

@@ -130,14 +130,11 @@ def _configured_candidates(folder: Path, cfg: Config) -> dict[str, Candidate | N
 def _still_valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A reprojected layer kept valid (reprojection can fold a thin sliver onto itself), so
     every layer of a County is valid and the analyses need not check again."""
-    import shapely
-    from .geometry import polygonal_part
+    from ..overlay import _valid
     g = np.asarray(gdf.geometry.values, dtype=object)
-    bad = ~shapely.is_valid(g) & ~shapely.is_missing(g)
-    if bad.any():
-        g = g.copy()
-        g[bad] = polygonal_part(shapely.make_valid(g[bad], method="structure", keep_collapsed=False))
-        gdf = gdf.set_geometry(gpd.GeoSeries(g, index=gdf.index, crs=gdf.crs))
+    fixed = _valid(g)
+    if fixed is not g:
+        gdf = gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs))
     return gdf
 
 

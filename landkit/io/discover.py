@@ -160,8 +160,10 @@ def assign_roles(cands: list[Candidate], year: int | None = None) -> tuple[dict[
             by_role.setdefault(role, []).append((score, c))
     chosen, notes = {}, {}
     for role, lst in by_role.items():
-        lst.sort(key=lambda t: (_year_rank(t[1], year)[0], -t[0], _year_rank(t[1], year)[1], str(t[1].path),
-                                t[1].layer or ""))
+        def order(t):
+            names_year, latest = _year_rank(t[1], year)
+            return names_year, -t[0], latest, str(t[1].path), t[1].layer or ""
+        lst.sort(key=order)
         chosen[role] = lst[0][1]
         if len(lst) > 1:
             others = "、".join(c.display for _, c in lst[1:])

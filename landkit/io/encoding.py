@@ -265,8 +265,7 @@ def recode_latin1(df, codec: str):
         new = np.array([_recode(v, codec) for v in uniq], dtype=object)
         if all(a is b for a, b in zip(uniq, new)):
             continue
-        vals = np.empty(len(col), dtype=object)
-        vals[:] = None
+        vals = np.full(len(col), None, dtype=object)
         ok = codes >= 0
         vals[ok] = new[codes[ok]]
         out[c] = pd.Series(vals, index=col.index, dtype=col.dtype if pd.api.types.is_string_dtype(col.dtype) else object)

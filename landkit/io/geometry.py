@@ -56,6 +56,12 @@ def polygonal_part(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def repair(geoms: np.ndarray) -> np.ndarray:
+    """Invalid polygons made valid the one landkit way: ``make_valid(method="structure")``,
+    collapsed parts dropped, the polygonal part kept."""
+    return polygonal_part(shapely.make_valid(geoms, method="structure", keep_collapsed=False))
+
+
 def clean_polygons(geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, GeometryReport]:
     """Return (kept row positions, cleaned geometries for them, report).
 
@@ -94,8 +100,7 @@ def clean_polygons(geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.n
     valid[keep] = shapely.is_valid(out[keep])
     bad = keep & ~valid
     if bad.any():
-        fixed = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
-        fixed = polygonal_part(fixed)
+        fixed = repair(out[bad])
         out[bad] = fixed
         gone = np.zeros(n, dtype=bool)
         gone[bad] = shapely.is_missing(fixed) | shapely.is_empty(fixed)
