@@ -51,8 +51,6 @@ SLIVER_M2 = 1.0
 TARGET = 0.25
 COLLECTIVE_DLBM = {"05H1", "0508", "0601", "0602"}
 
-pytestmark = pytest.mark.skipif(not (SAMPLE / "批准用地.shp").exists(),
-                                reason=f"sample county not generated yet: {SAMPLE}")
 
 
 # ----------------------------------------------------------------------------- helpers

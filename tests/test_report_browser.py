@@ -210,7 +210,6 @@ def test_tile_banner_when_basemap_offline(browser, tmp_path, monkeypatch):
         pg.close()
 
 
-@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_data/420704_鄂城区 还没有生成")
 def test_sample_county_report(browser, tmp_path, artifacts):
     from landkit.run import run_county
     c = lk.read_county(SAMPLE)
