@@ -267,14 +267,19 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     if union and n_b > 1 and n_a:
         # Only B features near A matter: an overlap between a candidate and a feature that
         # touches no A lies outside every A, so partitioning the candidates is exact.
-        cand = np.unique(tree.query(gb)[0])          # envelope test only: cheap
         sub_pairs = None
         if b_pairs is not None:
+            # overlapping pairs known: only the features in them can change, so only they
+            # are tested against A's envelopes
             pi, pj = (np.asarray(x, dtype=np.intp) for x in b_pairs)
+            involved = np.unique(np.concatenate([pi, pj]))
+            cand = involved[np.unique(tree.query(gb[involved])[0])]
             pos = np.full(n_b, -1, dtype=np.intp)
             pos[cand] = np.arange(len(cand))
             both = (pos[pi] >= 0) & (pos[pj] >= 0)
             sub_pairs = (pos[pi[both]], pos[pj[both]])
+        else:
+            cand = np.unique(tree.query(gb)[0])      # envelope test only: cheap
         if len(cand) > 1:
             sub, n_pairs_b = partition(gb[cand], ids[cand], sub_pairs)
             gb = gb.copy()
@@ -289,11 +294,11 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         Chunks partition B, and ``covers`` prepares only this chunk's B objects, so no GEOS
         prepared geometry is ever shared between threads (they are not thread-safe, libgeos#825).
         """
-        qi, ia = tree.query(gb[qpos], predicate="intersects")
-        ib = qpos[qi]
         mine = gb[qpos]
         was_prepared = shapely.is_prepared(mine)
-        shapely.prepare(mine)
+        shapely.prepare(mine)                                 # used by the query and by covers
+        qi, ia = tree.query(mine, predicate="intersects")
+        ib = qpos[qi]
         inside = shapely.covers(gb[ib], ga[ia])               # the piece is all of A
         shapely.destroy_prepared(mine[~was_prepared])
         area = np.zeros(len(ia))
@@ -338,7 +343,8 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     share = np.minimum(share, 1.0)
     lists = [[] for _ in range(n_a)]
     if len(ia_r):
-        order = np.lexsort((ids[ib_r].astype(str), ia_r))
+        id_rank = np.unique(ids.astype(str), return_inverse=True)[1]   # B's ids sorted once, as text
+        order = np.lexsort((id_rank[ib_r], ia_r))
         sa, sb = ia_r[order], ids[ib_r[order]].tolist()
         starts = np.flatnonzero(np.r_[True, sa[1:] != sa[:-1]])
         ends = np.r_[starts[1:], len(sa)].tolist()
