@@ -381,8 +381,8 @@ def test_headline_missing_sections_are_blank_not_zero(tmp_path):
         {"folder": "420112_乙县", "status": "ok", "headline": rollup.headline(s2), "seconds": 1.0}],
         "counts": {"total": 2, "ok": 2, "skipped": 0, "failed": 0}, "failures": [],
         "totals": rollup.totals([h, rollup.headline(s2)])}
-    wb = rollup.rollup_workbook(batch)
-    ws = wb["县区汇总"]
+    rollup.rollup_workbook(batch).save(tmp_path / "汇总.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "汇总.xlsx")["县区汇总"]
     headers = [c.value for c in ws[3]]
     rate = headers.index("批而未供处置率") + 1
     inv = headers.index("存量合计(去重,亩)") + 1

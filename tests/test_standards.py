@@ -1,6 +1,8 @@
 """三调 codes, 三大类 switches, unit codes, units and presentation rounding."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from landkit.standards import codes as c
 from landkit.standards.units import m2_to_ha, m2_to_mu, mu_to_m2, round_half_up
@@ -72,3 +74,15 @@ def test_round_half_up(x, nd, expected):
 def test_round_half_up_arrays_and_nan():
     out = round_half_up(np.array([0.005, np.nan, 2.345]), 2)
     assert out[0] == 0.01 and np.isnan(out[1]) and out[2] == 2.35
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-10**9, 10**9).map(lambda k: k / 1000),      # exact ties in 2 digits
+                          st.integers(-10**7, 10**7).map(lambda k: k / 200)), min_size=1, max_size=50),
+       st.integers(0, 4))
+def test_round_half_up_array_equals_scalar(xs, nd):
+    """The vectorised path (numpy away from ties) gives exactly what the per-value Decimal path gives."""
+    arr = round_half_up(np.array(xs, dtype="float64"), nd)
+    one = np.array([round_half_up(float(x), nd) for x in xs])
+    np.testing.assert_array_equal(arr, one)

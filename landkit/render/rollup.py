@@ -242,51 +242,34 @@ def _cols(df: pd.DataFrame) -> list[Col]:
 
 def rollup_workbook(batch: dict):
     """The 汇总 workbook: 县区汇总 (coloured by status), 失败清单, 说明."""
-    from openpyxl.styles import Font, PatternFill
     wb = new_workbook()
     df = county_frame(batch)
     cols = _cols(df)
     c = batch["counts"]
     note = (f"共 {c['total']} 个县（区）：完成 {c['ok']}，沿用上次结果 {c['skipped']}，失败 {c['failed']}；"
             "红色：达到问责线/超过控制目标/处置率未达目标/分析失败，绿色：达标")
-    ws = add_sheet(wb, "县区汇总", df, cols, heading="批量分析汇总", note=note)
-    r0 = 3
-    keyidx = {col.key: j for j, col in enumerate(cols, 1)}
-
-    def fill(row, key, colour, bold=False):
-        if key not in keyidx:
-            return
-        cell = ws.cell(row=row, column=keyidx[key])
-        cell.fill = PatternFill("solid", fgColor=colour)
-        if bold:
-            cell.font = Font(bold=True)
+    fills = {}
     for k, rec in enumerate(df.to_dict("records")):
-        row = r0 + 1 + k
         st = rec.get("satellite_status") if rec.get("satellite_available") else None
         colour = {"accountability": DARK_RED, "over_cap": RED, "pass": GREEN}.get(st)
         if colour:
-            fill(row, "satellite_ratio", colour, st == "accountability")
-            fill(row, "satellite_status_cn", colour, st == "accountability")
+            fills[(k, "satellite_ratio")] = fills[(k, "satellite_status_cn")] = (colour, st == "accountability")
         for cat in DISPOSAL:
             met = rec.get(f"{cat}_disposal_met")
-            if met is True:
-                fill(row, f"{cat}_disposal_rate", GREEN)
-            elif met is False:
-                fill(row, f"{cat}_disposal_rate", RED)
-        fill(row, "run_status", {"failed": RED, "ok": GREEN, "skipped": BLUE}.get(rec["status"], GREY),
-             rec["status"] == "failed")
+            if met is not None:
+                fills[(k, f"{cat}_disposal_rate")] = (GREEN if met else RED, False)
+        fills[(k, "run_status")] = ({"failed": RED, "ok": GREEN, "skipped": BLUE}.get(rec["status"], GREY),
+                                    rec["status"] == "failed")
     # the totals row: the province ratio is ΣI ÷ ΣD, not a sum of ratios
     t = batch.get("totals") or {}
-    if len(df) and any(col.total for col in cols):
-        tr = r0 + len(df) + 1
-        if t.get("satellite_ratio") is not None:
-            cell = ws.cell(row=tr, column=keyidx["satellite_ratio"], value=round(t["satellite_ratio"], 4))
-            cell.number_format = "0.00%"
-        for cat in DISPOSAL:
-            v = t.get(f"{cat}_disposal_rate")
-            if v is not None:
-                cell = ws.cell(row=tr, column=keyidx[f"{cat}_disposal_rate"], value=round(v, 4))
-                cell.number_format = "0.00%"
+    total_values = {}
+    if t.get("satellite_ratio") is not None:
+        total_values["satellite_ratio"] = round(t["satellite_ratio"], 4)
+    for cat in DISPOSAL:
+        v = t.get(f"{cat}_disposal_rate")
+        if v is not None:
+            total_values[f"{cat}_disposal_rate"] = round(v, 4)
+    add_sheet(wb, "县区汇总", df, cols, heading="批量分析汇总", note=note, fills=fills, total_values=total_values)
     fails = pd.DataFrame(batch.get("failures") or [], columns=["folder", "input", "message", "error_type"])
     add_sheet(wb, "失败清单", fails, [Col("县（区）文件夹", "folder"), Col("数据文件夹", "input", width=50),
                                    Col("错误信息", "message", width=90), Col("错误类型", "error_type")],

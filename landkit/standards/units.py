@@ -39,15 +39,26 @@ def round_half_up(x, ndigits: int = 2):
     if np.isscalar(x) or x is None:
         return _rhu(x, ndigits)
     arr = np.asarray(x, dtype="float64")
-    out = np.array([_rhu(v, ndigits) for v in arr.ravel()], dtype="float64")
-    return out.reshape(arr.shape)
+    # Away from a tie (…5 in the next digit) rounding the float and rounding its decimal repr
+    # agree, and rint(x·10ⁿ)/10ⁿ is the float nearest the rounded decimal, as float(Decimal)
+    # is; only values near a tie go through Decimal.
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = arr * 10.0 ** ndigits
+        out = np.rint(scaled) / 10.0 ** ndigits
+        frac = np.abs(scaled - np.trunc(scaled))
+        near = ~(np.abs(frac - 0.5) > 1e-3) | (np.abs(scaled) > 2.0 ** 52)
+    near &= np.isfinite(arr)
+    if near.any():
+        out[near] = [_rhu(v, ndigits) for v in arr[near]]
+    out[~np.isfinite(arr)] = arr[~np.isfinite(arr)]
+    return out
 
 
 def _rhu(v, ndigits):
     if v is None:
         return float("nan")
     v = float(v)
-    if not np.isfinite(v):
-        return v
+    if not np.isfinite(v) or abs(v) * 10.0 ** ndigits >= 2.0 ** 52:
+        return v          # no digits left to round at that size (and beyond Decimal's 28 digits)
     q = Decimal(1).scaleb(-ndigits)
     return float(Decimal(repr(v)).quantize(q, rounding=ROUND_HALF_UP))
