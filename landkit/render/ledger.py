@@ -174,18 +174,12 @@ def _write_sheet(wb, fmt: _Formats, s: Sheet) -> None:
         ws.write_string(r0, j, c.header, head)
     n = len(df)
     data = [_column_values(df[c.key] if c.key in df.columns else None, c.kind, n) for c in cols]
-    plain = [fmt.cell(FORMATS.get(c.kind, "General")) for c in cols]
-    date_f = fmt.cell(FORMATS["date"])
     for k in range(n):
         r = r0 + 1 + k
         for j, c in enumerate(cols):
             val = data[j][k]
-            if (k, c.key) in s.fills:
-                colour, bold = s.fills[(k, c.key)]
-                f = fmt.cell(FORMATS["date"] if isinstance(val, dt.date) else FORMATS.get(c.kind, "General"),
-                             colour, bold)
-            else:
-                f = date_f if isinstance(val, dt.date) else plain[j]
+            num = FORMATS["date"] if isinstance(val, dt.date) else FORMATS.get(c.kind, "General")
+            f = fmt.cell(num, *s.fills.get((k, c.key), (None, False)))     # formats are cached
             _write_value(ws, r, j, val, f)
     last = r0 + n                      # 0-based row of the last data row
     if s.totals and n and any(c.total for c in cols):
