@@ -733,13 +733,16 @@ def _densify(x, y, ring_len, max_len):
     return nx, ny, new_len
 
 
-def _ring_sums_tm(x, y, ring_len, tm: _TM, refine: bool, split_long: bool = True):
+def _ring_sums_tm(x, y, ring_len, tm: _TM, refine: bool, split_long: bool = True,
+                  absolute: bool = False):
     """Per-ring signed 2·∫L dG for TM input (TM path of :func:`ellipsoidal_area`).
 
     One pass over the vertices in cache-sized chunks: inverse projection, segment terms
     and per-ring partial sums are formed chunk by chunk, so no per-vertex array is ever
     written to memory. Chunk ``[s, e]`` holds the segments ``s … e−1`` (vertex ``e`` is
-    shared with the next chunk).
+    shared with the next chunk). ``absolute``: longitudes relative to the central meridian
+    instead of each ring's first vertex (the sums of open paths then add up, see
+    :func:`edge_terms_tm`).
     """
     n = x.shape[0]
     n_rings = ring_len.shape[0]
@@ -749,8 +752,9 @@ def _ring_sums_tm(x, y, ring_len, tm: _TM, refine: bool, split_long: bool = True
     sums = np.zeros(ne.shape[0])
 
     # reference meridian of each ring: its first vertex
-    lam_ref = np.empty(ne.shape[0])
-    _InverseTM(tm, "phi")(x[starts], y[starts], lam_ref, np.empty(ne.shape[0]))
+    lam_ref = np.zeros(ne.shape[0])
+    if not absolute:
+        _InverseTM(tm, "phi")(x[starts], y[starts], lam_ref, np.empty(ne.shape[0]))
 
     kern = _InverseTM(tm, "area" if refine else "G")
     cs = _CHUNK
@@ -832,10 +836,25 @@ def _ring_sums_tm(x, y, ring_len, tm: _TM, refine: bool, split_long: bool = True
     if refine and split_long and edge2_max > (lim * sc) ** 2:
         # some Gauss-plane edge is long: split those (exactly: they are straight) and redo
         x, y, ring_len = _densify(x, y, ring_len, lim)
-        return _ring_sums_tm(x, y, ring_len, tm, refine, split_long=False)
+        return _ring_sums_tm(x, y, ring_len, tm, refine, split_long=False, absolute=absolute)
     ring_sum = np.zeros(n_rings)
     ring_sum[ne] = sums
     return ring_sum, tm.ell
+
+
+def edge_terms_tm(x1, y1, x2, y2, tm: _TM) -> np.ndarray:
+    """Each Gauss-plane segment's (x1, y1) → (x2, y2) term of the refined 32号 area, in m²,
+    with longitudes relative to the central meridian: the terms of the edges of any set of
+    closed rings add up to their signed ellipsoidal area (counter-clockwise positive), so a
+    boundary given as loose pieces (:mod:`landkit.pairarea`) needs no ring order."""
+    n = len(x1)
+    if n == 0:
+        return np.zeros(0)
+    x = np.empty(2 * n)
+    y = np.empty(2 * n)
+    x[0::2], x[1::2], y[0::2], y[1::2] = x1, x2, y1, y2
+    sums, ell = _ring_sums_tm(x, y, np.full(n, 2, dtype=np.int64), tm, True, absolute=True)
+    return sums * (0.5 * ell.b * ell.b)
 
 
 def _ring_starts(ring_len):
