@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
+from . import pairarea
 from .standards.area import ellipsoidal_area
 
 CHUNK = 50_000    # most B features per chunk (~200k candidate pairs; bounds peak memory)
@@ -131,6 +132,17 @@ def _polygonal(g: np.ndarray) -> np.ndarray:
     return g
 
 
+def _row_slices(n: int, threads: int) -> list[slice]:
+    bounds = np.linspace(0, n, max(1, threads) + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _threaded_difference(a: np.ndarray, b: np.ndarray, threads: int) -> np.ndarray:
+    """``a − b`` pair by pair (with the fallbacks of :func:`safe_set_op`), split over threads."""
+    return np.concatenate(_map(lambda r: safe_set_op(shapely.difference, a[r], b[r])[0],
+                               _row_slices(len(a), threads), threads))
+
+
 def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(i, j), i < j: pairs of polygons whose interiors intersect (shared edges do not count)."""
     g = np.asarray(g, dtype=object)
@@ -180,14 +192,26 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
     winner = np.where(rank[i] < rank[j], i, j)
     pairs_df = pd.DataFrame({"loser": loser, "winner": winner}).drop_duplicates()
     orig = np.asarray(b_geoms, dtype=object)
-    n_win = pairs_df.groupby("loser")["winner"].transform("size").to_numpy()
-    single = pairs_df[n_win == 1]
-    if len(single):          # most losers overlap one winner: one vectorised difference
-        lo = single["loser"].to_numpy()
-        b[lo] = _safe_difference(orig[lo], orig[single["winner"].to_numpy()])
-    for lo, grp in pairs_df[n_win > 1].groupby("loser"):
-        cover = shapely.union_all(orig[grp["winner"].to_numpy()])
-        b[lo] = _safe_difference(orig[lo], cover)
+    lo_all = pairs_df["loser"].to_numpy()
+    wi_all = pairs_df["winner"].to_numpy()
+    order = np.lexsort((wi_all, lo_all))
+    lo_all, wi_all = lo_all[order], wi_all[order]
+    losers, first, n_win = np.unique(lo_all, return_index=True, return_counts=True)
+    threads = default_threads() if len(lo_all) > 20_000 else 1
+    one = n_win == 1
+    if one.any():            # most losers overlap one winner: one vectorised difference
+        lo = losers[one]
+        b[lo] = _threaded_difference(orig[lo], orig[wi_all[first[one]]], threads)
+    if (~one).any():         # the others lose the union of their winners (one row each)
+        lo = losers[~one]
+        width = int(n_win[~one].max())
+        table = np.full((len(lo), width), None, dtype=object)
+        row = np.repeat(np.arange(len(lo)), n_win[~one])
+        col = np.arange(len(row)) - np.repeat(np.cumsum(n_win[~one]) - n_win[~one], n_win[~one])
+        table[row, col] = orig[wi_all[np.repeat(first[~one], n_win[~one]) + col]]
+        cover = np.concatenate(_map(lambda r: shapely.union_all(table[r], axis=1),
+                                    _row_slices(len(lo), threads), threads))
+        b[lo] = _threaded_difference(orig[lo], cover, threads)
     b = _polygonal(b)
     return b, len(pairs_df)
 
@@ -285,45 +309,14 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
             gb = gb.copy()
             gb[cand] = sub
     query = np.flatnonzero(~(shapely.is_missing(gb) | shapely.is_empty(gb)))
-    gb = _distinct_objects(gb, query)
     threads = threads or default_threads()
-
-    def work(qpos):
-        """Everything for one chunk of B: query, covers shortcut, intersections, areas.
-
-        Chunks partition B, and ``covers`` prepares only this chunk's B objects, so no GEOS
-        prepared geometry is ever shared between threads (they are not thread-safe, libgeos#825).
-        """
-        mine = gb[qpos]
-        was_prepared = shapely.is_prepared(mine)
-        shapely.prepare(mine)                                 # used by the query and by covers
-        qi, ia = tree.query(mine, predicate="intersects")
-        ib = qpos[qi]
-        inside = shapely.covers(gb[ib], ga[ia])               # the piece is all of A
-        shapely.destroy_prepared(mine[~was_prepared])
-        area = np.zeros(len(ia))
-        area[inside] = a_area_m2[ia[inside]]
-        rest = np.flatnonzero(~inside)
-        pr, fb = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
-        pr = _polygonal(pr)
-        area[rest] = ellipsoidal_area(pr, crs=crs)
+    if not keep_pieces and pairarea.supports(crs):
+        ia, ib, area, fallback, n_inside, n_kernel = _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads)
         pieces = None
-        if keep_pieces:
-            pieces = np.empty(len(ia), dtype=object)
-            pieces[inside] = ga[ia[inside]]
-            pieces[rest] = pr
-        return ia, ib, area, pieces, fb, int(inside.sum())
-
-    # A few large chunks per thread: GEOS releases the GIL, so 2 threads run ~2x on 2 cores.
-    n_chunks = max(1, min(len(query), max(2 * threads, -(-len(query) // CHUNK))))
-    chunks = np.array_split(query, n_chunks)
-    parts = _map(work, chunks, threads)
-    ia = np.concatenate([p[0] for p in parts]).astype(np.intp)
-    ib = np.concatenate([p[1] for p in parts]).astype(np.intp)
-    area = np.concatenate([p[2] for p in parts])
-    fallback = sum(p[4] for p in parts)
-    n_inside = sum(p[5] for p in parts)
-    pieces = np.concatenate([p[3] for p in parts]) if keep_pieces else None
+    else:
+        ia, ib, area, pieces, fallback, n_inside = _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads,
+                                                                  keep_pieces)
+        n_kernel = 0
     order = np.lexsort((ib, ia))          # the same order whatever the chunking: sums are reproducible
     ia, ib, area = ia[order], ib[order], area[order]
     if keep_pieces:
@@ -358,6 +351,70 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
                                        "b_id": ids[ib_r], "area_m2": area_r, "net_m2": net_r},
                                       geometry=pieces[real], crs=crs)
     return OverlayResult(table, pieces_gdf, int(sliver.sum()), float(area[sliver].sum()), n_pairs_b,
-                         int(fallback), {"candidate_pairs": int(len(ia)), "covered_pairs": n_inside})
+                         int(fallback), {"candidate_pairs": int(len(ia)), "covered_pairs": n_inside,
+                                         "kernel_pairs": int(n_kernel), "overlapping_pairs": int(nonzero.sum())})
+
+
+def _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads):
+    """Overlap areas of all envelope pairs by :mod:`landkit.pairarea` (no geometry is built);
+    the few pairs it leaves, and any whose result is out of bounds, by GEOS."""
+    qi, ia = tree.query(gb[query])                  # envelope pairs: cheap
+    ib = query[qi]
+    used_a, ka = np.unique(ia, return_inverse=True)
+    used_b, kb = np.unique(ib, return_inverse=True)
+    ea, eb = pairarea.edges_of(ga[used_a]), pairarea.edges_of(gb[used_b])
+    area, ok = pairarea.intersection_area(ea, eb, ka, kb, crs=crs, threads=threads)
+    # a result outside [0, area of A] would be a bug: never trusted, GEOS decides
+    tol = 1e-9 * a_area_m2[ia] + 1e-6
+    ok &= (area > -tol) & (area < a_area_m2[ia] + tol)
+    area = np.maximum(area, 0.0)
+    rest = np.flatnonzero(~ok)
+    fallback = 0
+    if len(rest):
+        pr, fallback = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
+        area[rest] = ellipsoidal_area(_polygonal(pr), crs=crs)
+    return ia, ib, area, fallback, 0, int(ok.sum())
+
+
+def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces):
+    """Overlap areas (and pieces) of the intersecting pairs by GEOS: query, ``covers``
+    shortcut, intersection, ellipsoidal area, chunk by chunk of B on a thread pool."""
+    gb = _distinct_objects(gb, query)
+
+    def work(qpos):
+        """Everything for one chunk of B: query, covers shortcut, intersections, areas.
+
+        Chunks partition B, and ``covers`` prepares only this chunk's B objects, so no GEOS
+        prepared geometry is ever shared between threads (they are not thread-safe, libgeos#825).
+        """
+        mine = gb[qpos]
+        was_prepared = shapely.is_prepared(mine)
+        shapely.prepare(mine)                                 # used by the query and by covers
+        qi, ia = tree.query(mine, predicate="intersects")
+        ib = qpos[qi]
+        inside = shapely.covers(gb[ib], ga[ia])               # the piece is all of A
+        shapely.destroy_prepared(mine[~was_prepared])
+        area = np.zeros(len(ia))
+        area[inside] = a_area_m2[ia[inside]]
+        rest = np.flatnonzero(~inside)
+        pr, fb = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
+        pr = _polygonal(pr)
+        area[rest] = ellipsoidal_area(pr, crs=crs)
+        pieces = None
+        if keep_pieces:
+            pieces = np.empty(len(ia), dtype=object)
+            pieces[inside] = ga[ia[inside]]
+            pieces[rest] = pr
+        return ia, ib, area, pieces, fb, int(inside.sum())
+
+    # A few large chunks per thread: GEOS releases the GIL, so 2 threads run ~2x on 2 cores.
+    n_chunks = max(1, min(len(query), max(2 * threads, -(-len(query) // CHUNK))))
+    chunks = np.array_split(query, n_chunks)
+    parts = _map(work, chunks, threads)
+    ia = np.concatenate([p[0] for p in parts]).astype(np.intp)
+    ib = np.concatenate([p[1] for p in parts]).astype(np.intp)
+    area = np.concatenate([p[2] for p in parts])
+    pieces = np.concatenate([p[3] for p in parts]) if keep_pieces else None
+    return ia, ib, area, pieces, sum(p[4] for p in parts), sum(p[5] for p in parts)
 
 

@@ -249,11 +249,25 @@ def _ray_parity(E_pt: Edges, pt_edge: np.ndarray, E_poly: Edges, g_poly: np.ndar
     return inside, np.bincount(owner[unknown], minlength=n) > 0
 
 
+def supports(crs) -> bool:
+    """Whether ellipsoidal areas in ``crs`` can be computed here (Gauss-Krüger / TM CRSs)."""
+    try:
+        return _tm_params(_crs_of(crs)) is not None
+    except Exception:  # noqa: BLE001 - no CRS, or one pyproj cannot read: not here
+        return False
+
+
 def intersection_area(EA: Edges, EB: Edges, ia: np.ndarray, ib: np.ndarray, *, crs=None,
-                      planar: bool = False):
-    """Area of ``A[ia[p]] ∩ B[ib[p]]`` for every pair p, in m² (ellipsoidal, 32号) or in CRS
-    units² when ``planar``. Returns (area, ok): ``ok[p]`` is False where the pair is not in
-    general position (or too large), and its area must come from elsewhere (GEOS)."""
+                      planar: bool = False, threads: int = 1):
+    """Area of ``A[ia[p]] ∩ B[ib[p]]`` for every pair p (positions in the edge tables), in m²
+    (CGCS2000 / the CRS's ellipsoid, 32号 refined) or, when ``planar``, in CRS units².
+
+    Returns (area, ok): ``ok[p]`` is False where the pair was not computed (too many edge
+    pairs near each other, or coordinates whose differences are not exact); its area must
+    come from elsewhere (GEOS). Chunks of pairs run on ``threads`` threads (numpy releases
+    the GIL); the result does not depend on the number of threads.
+    """
+    from .overlay import _map
     ia = np.asarray(ia, dtype=np.int64)
     ib = np.asarray(ib, dtype=np.int64)
     area = np.zeros(len(ia))
@@ -264,9 +278,10 @@ def intersection_area(EA: Edges, EB: Edges, ia: np.ndarray, ib: np.ndarray, *, c
         if tm is None:
             return area, ok          # only Gauss-Krüger / TM input is handled here
     exact = _differences_exact(EA, EB)
-    for s in range(0, len(ia), CHUNK_PAIRS):
-        sl = slice(s, s + CHUNK_PAIRS)
-        area[sl], ok[sl] = _chunk(EA, EB, ia[sl], ib[sl], tm, exact)
+    slices = [slice(s, s + CHUNK_PAIRS) for s in range(0, len(ia), CHUNK_PAIRS)]
+    parts = _map(lambda sl: _chunk(EA, EB, ia[sl], ib[sl], tm, exact), slices, threads)
+    for sl, (a, k) in zip(slices, parts):
+        area[sl], ok[sl] = a, k
     return area, ok
 
 
