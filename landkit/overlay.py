@@ -197,7 +197,7 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
     order = np.lexsort((wi_all, lo_all))
     lo_all, wi_all = lo_all[order], wi_all[order]
     losers, first, n_win = np.unique(lo_all, return_index=True, return_counts=True)
-    threads = default_threads() if len(lo_all) > 20_000 else 1
+    threads = default_threads() if len(lo_all) > 2_000 else 1
     one = n_win == 1
     if one.any():            # most losers overlap one winner: one vectorised difference
         lo = losers[one]
@@ -368,12 +368,14 @@ def _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads):
     tol = 1e-9 * a_area_m2[ia] + 1e-6
     ok &= (area > -tol) & (area < a_area_m2[ia] + tol)
     area = np.maximum(area, 0.0)
+    covered = ok & (np.abs(area - a_area_m2[ia]) <= 1e-9 * a_area_m2[ia])
+    area[covered] = a_area_m2[ia[covered]]          # the piece is all of A (to 1e-9): A's own area
     rest = np.flatnonzero(~ok)
     fallback = 0
     if len(rest):
         pr, fallback = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
         area[rest] = ellipsoidal_area(_polygonal(pr), crs=crs)
-    return ia, ib, area, fallback, 0, int(ok.sum())
+    return ia, ib, area, fallback, int(covered.sum()), int(ok.sum())
 
 
 def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces):

@@ -347,8 +347,7 @@ def _chunk(EA: Edges, EB: Edges, ia, ib, tm, exact):
         term = 0.5 * ((qx1 - ox) * (qy2 - oy) - (qx2 - ox) * (qy1 - oy))
     else:
         term = edge_terms_tm(qx1, qy1, qx2, qy2, tm)
-    area = np.bincount(pp, weights=term, minlength=P)
-    return area, ~bad
+    return np.bincount(pp, weights=term, minlength=P), ~bad
 
 
 def _inside_pieces(E, O, ps, es, og, s_cross, t_cross, cx, cy, P, shift, exact, bad):

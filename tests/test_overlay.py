@@ -87,7 +87,7 @@ def test_topology_exception_falls_back_to_grid(monkeypatch):
         return real(a, b, grid_size=grid_size, **kw)
     monkeypatch.setattr(ov.shapely, "intersection", flaky)
     a = gpd.GeoSeries([box(0, 0, 100, 100)], crs=CRS)
-    r = overlay_areas(a, [box(50, 0, 150, 100)])
+    r = overlay_areas(a, [box(50, 0, 150, 100)], keep_pieces=True)     # pieces: built by GEOS
     assert calls and calls[-1] == ov.GRID and r.fallback_pairs == 1
     assert r.table.loc[0, "overlap_m2"] == pytest.approx(geod_area(box(0, 0, 50, 100)), rel=1e-6)
 
@@ -186,23 +186,27 @@ def test_precomputed_b_pairs_give_the_same_answer(a_list, b_list):
     np.testing.assert_allclose(r1.table["overlap_net_m2"], r2.table["overlap_net_m2"], rtol=1e-12, atol=1e-9)
 
 
-def test_threads_and_chunking_give_identical_figures():
+def test_threads_and_chunking_give_identical_figures(monkeypatch):
     """A grid of 900 cells against 400 shifted squares: 1 thread and 4 threads, one chunk and
-    many, give bit-identical sums (pairs are summed in one fixed order)."""
+    many, give bit-identical sums (pairs are summed in one fixed order), with the area kernel
+    and with GEOS pieces alike; the two agree."""
     import landkit.overlay as ov
+    import landkit.pairarea as pa
     a = gpd.GeoSeries([box(i * 10, j * 10, i * 10 + 10, j * 10 + 10) for i in range(30) for j in range(30)], crs=CRS)
     b = [box(i * 15 + 3, j * 15 + 3, i * 15 + 17, j * 15 + 17) for i in range(20) for j in range(20)]
     one = overlay_areas(a, b, threads=1, keep_pieces=True)
     many = overlay_areas(a, b, threads=4, keep_pieces=True)
-    old = ov.CHUNK
-    try:
-        ov.CHUNK = 7
-        tiny = overlay_areas(a, b, threads=2)
-    finally:
-        ov.CHUNK = old
-    for r in (many, tiny):
-        assert np.array_equal(r.table["overlap_m2"].to_numpy(), one.table["overlap_m2"].to_numpy())
-        assert r.table["b_ids"].tolist() == one.table["b_ids"].tolist()
+    k_one = overlay_areas(a, b, threads=1)
+    assert k_one.stats["kernel_pairs"] == k_one.stats["candidate_pairs"] > 0
+    monkeypatch.setattr(ov, "CHUNK", 7)
+    tiny = overlay_areas(a, b, threads=2, keep_pieces=True)
+    monkeypatch.setattr(pa, "CHUNK_PAIRS", 13)
+    k_tiny = overlay_areas(a, b, threads=4)
+    for r, ref in ((many, one), (tiny, one), (k_tiny, k_one)):
+        assert np.array_equal(r.table["overlap_m2"].to_numpy(), ref.table["overlap_m2"].to_numpy())
+        assert r.table["b_ids"].tolist() == ref.table["b_ids"].tolist()
+    np.testing.assert_allclose(k_one.table["overlap_m2"], one.table["overlap_m2"], rtol=1e-9, atol=1e-6)
+    assert k_one.table["b_ids"].tolist() == one.table["b_ids"].tolist()
     assert list(zip(many.pieces["ia"], many.pieces["ib"])) == list(zip(one.pieces["ia"], one.pieces["ib"]))
     assert one.b_overlap_pairs == 0              # 14 m squares on a 15 m pitch do not overlap
     cover = shapely.box(X, Y, X + 300, Y + 300)   # the union of the 900 cells
