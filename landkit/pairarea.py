@@ -175,8 +175,9 @@ def _two_prod(a, b):
     return p, al * bl - (((p - ah * bh) - al * bh) - ah * bl)
 
 
-def _exact_sign(p, q, r, s):
-    """Sign of p·q − r·s computed exactly (Shewchuk's expansion arithmetic)."""
+def _exact_det(p, q, r, s):
+    """p·q − r·s: its exact sign, and its value correctly rounded to ~1 ulp (Shewchuk's
+    expansion arithmetic)."""
     x1, e1 = _two_prod(p, q)
     x2, e2 = _two_prod(r, s)
     q1, h1 = _two_sum(-e2, e1)
@@ -184,13 +185,18 @@ def _exact_sign(p, q, r, s):
     q3, g1 = _two_sum(-x2, h1)
     q4, g2 = _two_sum(q3, h2)
     q5, g3 = _two_sum(q4, q2)          # [g1, g2, g3, q5] = p·q − r·s, increasing magnitude
-    out = np.sign(q5)
+    sign = np.sign(q5)
     for g in (g3, g2, g1):
-        z = out == 0
+        z = sign == 0
         if not z.any():
             break
-        out[z] = np.sign(g[z])
-    return out
+        sign[z] = np.sign(g[z])
+    return sign, q5 + (g3 + (g2 + g1))
+
+
+def _exact_sign(p, q, r, s):
+    """Sign of p·q − r·s computed exactly."""
+    return _exact_det(p, q, r, s)[0]
 
 
 def _det_sign(p, q, r, s, exact: bool):
@@ -325,13 +331,22 @@ def _chunk(EA: Edges, EB: Edges, ia, ib, tm, exact):
     sa2 = _perturbed(sa2, bdy, bdx, -1)
     sb1 = _perturbed(sb1, ady, adx, 1)
     sb2 = _perturbed(sb2, ady, adx, 1)
-    cross = (sa1 != sa2) & (sb1 != sb2)
+    cross = np.flatnonzero((sa1 != sa2) & (sb1 != sb2))
     cp, sa, sb = cp[cross], sa[cross], sb[cross]
+    # where they cross: the side values of crossing edges to ~1 ulp (the floating ones can be
+    # far off for nearly parallel edges), so the crossings along an edge sort right
+    ax1, ay1, adx, ady = ax1[cross], ay1[cross], adx[cross], ady[cross]
+    bx1, by1, bdx, bdy = bx1[cross], by1[cross], bdx[cross], bdy[cross]
+    ax2, ay2, bx2, by2 = ax2[cross], ay2[cross], bx2[cross], by2[cross]
+    oa1 = _exact_det(bdx, ay1 - by1, bdy, ax1 - bx1)[1]
+    oa2 = _exact_det(bdx, ay2 - by1, bdy, ax2 - bx1)[1]
+    ob1 = _exact_det(adx, by1 - ay1, ady, bx1 - ax1)[1]
+    ob2 = _exact_det(adx, by2 - ay1, ady, bx2 - ax1)[1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        ta = np.clip(np.nan_to_num(oa1[cross] / (oa1[cross] - oa2[cross])), 0.0, 1.0)
-        tb = np.clip(np.nan_to_num(ob1[cross] / (ob1[cross] - ob2[cross])), 0.0, 1.0)
-    cx = ax1[cross] + ta * adx[cross]
-    cy = ay1[cross] + ta * ady[cross]
+        ta = np.clip(np.nan_to_num(oa1 / (oa1 - oa2)), 0.0, 1.0)
+        tb = np.clip(np.nan_to_num(ob1 / (ob1 - ob2)), 0.0, 1.0)
+    cx = ax1 + ta * adx
+    cy = ay1 + ta * ady
     # 4. which pieces of each side lie inside the other polygon
     seg_a = _inside_pieces(EA, EB, pa, ea, ib, sa, ta, cx, cy, P, -1, exact, bad)
     seg_b = _inside_pieces(EB, EA, pb, eb, ia, sb, tb, cx, cy, P, 1, exact, bad)
