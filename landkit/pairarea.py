@@ -12,18 +12,28 @@ which pieces lie inside the other polygon, and to sum the pieces' terms:
   sums, so a pair's result equals the ellipsoidal area of the GEOS intersection up to
   floating-point rounding (~1e-9 relative).
 
-Only pairs in **general position** are computed: no vertex of one polygon within ``eps``
-(default 1 µm) of the other's boundary. Pairs with shared edges, touching vertices or
-collinear overlaps are reported as not computed (``ok = False``) and the caller hands them
-to GEOS, whose overlay is built for those. In general position every decision here (which
-side of a line a point is, whether two edges cross) is a sign of a quantity at least
-``eps × edge length`` away from zero, far above its rounding error (coordinates are
-differenced before they are multiplied, exactly for points of one county), so the result
-is exact up to the rounding of the crossing points.
+Every decision (which side of a line a point lies on, whether two edges cross, whether a
+point is inside a polygon) is the sign of a 2×2 determinant of coordinate differences,
+computed **exactly**: a floating-point filter, and Shewchuk's error-free expansions for
+the close calls. Differences of the coordinates of one county are exact in floating point
+(Sterbenz: they are within a factor 2 of each other), which is checked per call.
 
-Everything is vectorised with numpy over all pairs of a chunk: no Python loop per pair or
+Degenerate layouts (shared edges, a vertex on the other's edge, identical polygons) are
+the everyday case in land data (永久基本农田 is drawn on 三调 parcels). They are decided
+by **simulation of simplicity**: B is taken as moved by an infinitesimal (ε, ε²), which
+puts every pair in general position without moving anything by a measurable amount; as
+the area of A ∩ B is continuous in that move, the limit is the exact area. So shared
+edges count once, touching polygons overlap by 0, and no TopologyException can arise.
+
+The crossing points are the only rounded quantities (to ~1 ulp, from exactly rounded
+determinants), so a pair's area agrees with the ellipsoidal area of the GEOS intersection
+to ~1e-9 relative (tests: random, lattice-degenerate and nearly degenerate layouts, and a
+rational-arithmetic reference).
+
+Everything is vectorised with numpy over the pairs of a chunk: no Python loop per pair or
 per edge. Cost grows with the product of the two polygons' edge counts near each other, so
-pairs with very many such edge pairs are also left to GEOS.
+pairs with more than ``MAX_EDGE_PAIRS`` of them (and all pairs when coordinate differences
+would not be exact, or the CRS is not transverse Mercator) are left to GEOS by the caller.
 """
 from __future__ import annotations
 
@@ -32,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .standards.area import _rings, edge_terms_tm, _tm_params, _crs_of
+from .standards.area import _crs_of, _rings, _tm_params, edge_terms_tm
 
 MAX_EDGE_PAIRS = 4096   # edge pairs near each other in one polygon pair; more are left to GEOS
 CHUNK_PAIRS = 20_000    # polygon pairs per vectorised step (bounds the work arrays)
@@ -55,13 +65,10 @@ class Edges:
     xmax: np.ndarray
     ymin: np.ndarray
     ymax: np.ndarray
-    ring: np.ndarray          # ring of each edge
-    ring_start: np.ndarray    # first edge of each ring
-    geom_edge_start: np.ndarray
-    geom_nedge: np.ndarray
-    geom_ring_start: np.ndarray
-    geom_nring: np.ndarray
-    bounds: np.ndarray        # (n_geoms, 4) xmin, ymin, xmax, ymax
+    ring: np.ndarray              # ring of each edge
+    geom_edge_start: np.ndarray   # first edge of each geometry
+    geom_nedge: np.ndarray        # edges of each geometry
+    bounds: np.ndarray            # (n_geoms, 4) xmin, ymin, xmax, ymax
 
 
 def edges_of(geoms: np.ndarray) -> Edges:
@@ -69,15 +76,16 @@ def edges_of(geoms: np.ndarray) -> Edges:
     geoms = np.asarray(geoms, dtype=object)
     n_geoms = len(geoms)
     coords, ring_len, ring_hole, ring_geom = _rings(geoms)
-    # rings grouped by geometry, in order
-    order = np.argsort(ring_geom, kind="stable")
-    starts = np.cumsum(ring_len) - ring_len
-    ring_len, ring_hole, ring_geom, starts = ring_len[order], ring_hole[order], ring_geom[order], starts[order]
     n_rings = len(ring_len)
-    # vertices of every ring (closing vertex included), rings in the new order
-    vidx = np.repeat(starts - np.cumsum(np.r_[0, ring_len[:-1]]), ring_len) + np.arange(ring_len.sum())
-    x = coords[vidx, 0]
-    y = coords[vidx, 1]
+    x = coords[:, 0]
+    y = coords[:, 1]
+    if n_rings and (np.diff(ring_geom) < 0).any():
+        # rings grouped by geometry, in geometry order (polygons without holes come first)
+        order = np.argsort(ring_geom, kind="stable")
+        starts = (np.cumsum(ring_len) - ring_len)[order]
+        ring_len, ring_hole, ring_geom = ring_len[order], ring_hole[order], ring_geom[order]
+        vidx = np.repeat(starts - np.cumsum(np.r_[0, ring_len[:-1]]), ring_len) + np.arange(ring_len.sum())
+        x, y = x[vidx], y[vidx]
     vring = np.repeat(np.arange(n_rings), ring_len)
     vstart = np.cumsum(ring_len) - ring_len
     # signed (shoelace) area per ring, relative to the ring's first vertex
@@ -107,15 +115,10 @@ def edges_of(geoms: np.ndarray) -> Edges:
     keep = (x1 != x2) | (y1 != y2)
     x1, y1, x2, y2, ering = x1[keep], y1[keep], x2[keep], y2[keep], eringv[keep]
     nedge_ring = np.bincount(ering, minlength=n_rings)
-    ring_start = np.cumsum(nedge_ring) - nedge_ring
     geom_nedge = np.bincount(ring_geom, weights=nedge_ring, minlength=n_geoms).astype(np.int64)
     geom_edge_start = np.cumsum(geom_nedge) - geom_nedge
-    geom_nring = np.bincount(ring_geom, minlength=n_geoms)
-    geom_ring_start = np.cumsum(geom_nring) - geom_nring
-    bounds = shapely.bounds(geoms)
     return Edges(x1, y1, x2, y2, np.minimum(x1, x2), np.maximum(x1, x2), np.minimum(y1, y2),
-                 np.maximum(y1, y2), ering, ring_start, geom_edge_start, geom_nedge,
-                 geom_ring_start, geom_nring, bounds)
+                 np.maximum(y1, y2), ering, geom_edge_start, geom_nedge, shapely.bounds(geoms))
 
 
 def _differences_exact(EA: Edges, EB: Edges) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 import shapely.affinity
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import landkit.pairarea as pa
@@ -19,10 +19,16 @@ X0, Y0 = 38_500_000.0, 3_300_000.0
 
 
 def geos_areas(A, B, ia, ib, planar):
-    g = _polygonal(shapely.intersection(A[ia], B[ib]))
+    """The reference: GEOS's intersection computed on coordinates moved by (−X0, −Y0) (an
+    exact move for these coordinates). At 8-digit eastings GEOS's own floating-point
+    intersection of nearly degenerate pairs is off by up to ~1e-6 m² (found by hypothesis,
+    checked against a rational clip); near the origin it is not."""
+    A, B = np.asarray(A, dtype=object), np.asarray(B, dtype=object)
+    local = shapely.transform(np.concatenate([A[ia], B[ib]]), lambda xy: xy - [X0, Y0])
+    g = _polygonal(shapely.intersection(local[:len(ia)], local[len(ia):]))
     if planar:
         return np.nan_to_num(shapely.area(g))
-    return ellipsoidal_area(g, crs=CRS)
+    return ellipsoidal_area(shapely.transform(g, lambda xy: xy + [X0, Y0]), crs=CRS)
 
 
 def kernel(A, B, ia=None, ib=None, planar=False, threads=1):
@@ -220,6 +226,7 @@ def as_polygon(pts, dx=0.0, dy=0.0):
     return None if g is None or g.is_empty or g.area == 0 else g
 
 
+@example([(0.0, 0.0), (0.0, 20.0), (5.0, 25.0)], [(0.0, 0.0), (0.0, 20.0), (5.0, 0.0)], 1e-7)  # GEOS 1.1e-6 off
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(ring, ring, st.sampled_from([0.0, 2.5, 1e-7, 1 / 3]))
 def test_property_area_equals_geos_on_snapped_polygons(pa_pts, pb_pts, shift):
