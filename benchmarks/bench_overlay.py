@@ -106,7 +106,8 @@ def bench_pair(label, a, b, b_pairs):
     rel = (gp_total - lk_total) / lk_total if lk_total else float("nan")
     print(f"  totals: landkit {lk_total * 1.5e-3:,.2f} 亩 (ellipsoidal, union); geopandas {gp_total * 1.5e-3:,.2f} 亩 "
           f"(planar GK, overlaps of 永农 with itself counted twice): rel diff {rel:+.2e}")
-    print(f"  candidate pairs {r.stats['candidate_pairs']:,}, covered shortcut {r.stats['covered_pairs']:,}, "
+    print(f"  candidate pairs {r.stats['candidate_pairs']:,} (by the area kernel {r.stats['kernel_pairs']:,}, "
+          f"overlapping {r.stats['overlapping_pairs']:,}, all of A {r.stats['covered_pairs']:,}), "
           f"slivers {r.sliver_count}, 永农 self-overlap pairs {r.b_overlap_pairs}, peak memory {peak_rss_mb():,.0f} MB")
     pg = postgis_overlap(a, b)
     if pg is not None:

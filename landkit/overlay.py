@@ -10,11 +10,17 @@ B features touched; optionally the overlap pieces as geometries.
   depend on feature order.
 * **Slivers**: pieces smaller than ``sliver_m2`` (default 1 m², configurable) are ignored
   and counted.
-* **Robust**: a GEOS TopologyException never escapes; a chunk that fails is redone on a
-  1 mm fixed-precision grid, and a pair that still fails is repaired and retried alone.
-* **Fast**: STRtree bulk query, a ``covers`` shortcut (a piece that is all of A is A),
-  vectorised ``shapely.intersection`` in chunks on a thread pool (GEOS releases the GIL),
-  ellipsoidal areas of all pieces in one vectorised call, ``np.bincount`` to sum.
+* **Fast**: an envelope-only STRtree query, then the area of every candidate pair by
+  :mod:`landkit.pairarea`, which sums the ellipsoidal terms of the pieces of both
+  boundaries that lie inside the other polygon, with exact predicates, without building
+  any geometry (2–3× faster than GEOS intersection + area, shared edges included); chunks
+  of pairs on a thread pool, ``np.bincount`` to sum.
+* GEOS (``shapely.intersection``) is used where geometry is asked for (``keep_pieces``), for
+  a non-Gauss-Krüger CRS, and for the rare pair the kernel leaves (very many edges close
+  together). There a ``covers`` shortcut takes a piece that is all of A as A.
+* **Robust**: the kernel cannot raise a TopologyException; on the GEOS path a chunk that
+  fails is redone on a 1 mm fixed-precision grid, and a pair that still fails is repaired
+  and retried alone.
 """
 from __future__ import annotations
 
