@@ -174,12 +174,15 @@ def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
-              pairs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
+              pairs: tuple[np.ndarray, np.ndarray] | None = None,
+              near: shapely.STRtree | None = None) -> tuple[np.ndarray, int]:
     """Make B a partition: a feature that overlaps features sorting before it loses those parts.
 
     ``keys`` orders the features (e.g. their ids); ties are broken by geometry (WKB), so the
     result does not depend on the input order. ``pairs`` are the overlapping pairs if already
-    known (:func:`overlapping_pairs`). Returns (new geometries, overlapping pairs).
+    known (:func:`overlapping_pairs`). ``near``: only overlaps whose bounding box meets one of
+    these geometries' envelopes are removed (elsewhere the result is left overlapping: use it
+    only to measure those geometries). Returns (new geometries, overlapping pairs handled).
     """
     b = np.asarray(b_geoms, dtype=object).copy()
     if len(b) < 2:
@@ -198,6 +201,15 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
     winner = np.where(rank[i] < rank[j], i, j)
     pairs_df = pd.DataFrame({"loser": loser, "winner": winner}).drop_duplicates()
     orig = np.asarray(b_geoms, dtype=object)
+    if near is not None and len(pairs_df):
+        # only overlaps that can lie on a measured feature matter
+        bl = shapely.bounds(orig[pairs_df["loser"].to_numpy()])
+        bw = shapely.bounds(orig[pairs_df["winner"].to_numpy()])
+        lo_xy, hi_xy = np.maximum(bl[:, :2], bw[:, :2]), np.minimum(bl[:, 2:], bw[:, 2:])
+        hit = np.unique(near.query(shapely.box(lo_xy[:, 0], lo_xy[:, 1], hi_xy[:, 0], hi_xy[:, 1]))[0])
+        pairs_df = pairs_df.iloc[hit]
+        if not len(pairs_df):
+            return b, 0
     lo_all = pairs_df["loser"].to_numpy()
     wi_all = pairs_df["winner"].to_numpy()
     order = np.lexsort((wi_all, lo_all))
@@ -311,7 +323,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
         else:
             cand = np.unique(tree.query(gb)[0])      # envelope test only: cheap
         if len(cand) > 1:
-            sub, n_pairs_b = partition(gb[cand], ids[cand], sub_pairs)
+            sub, n_pairs_b = partition(gb[cand], ids[cand], sub_pairs, near=tree)
             gb = gb.copy()
             gb[cand] = sub
     query = np.flatnonzero(~(shapely.is_missing(gb) | shapely.is_empty(gb)))
