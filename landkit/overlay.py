@@ -39,6 +39,8 @@ from .standards.area import ellipsoidal_area
 
 CHUNK = 50_000    # most B features per chunk (~200k candidate pairs; bounds peak memory)
 GRID = 1e-3   # metres: the fixed-precision fallback grid
+NOISE_M2 = 1e-6   # m²: a smaller overlap is floating-point noise of polygons that only touch
+                  # (the kernel leaves ~1e-8 m² there, GEOS ~1e-13 m² slivers): no overlap
 
 
 @dataclass
@@ -340,7 +342,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     if keep_pieces:
         pieces = pieces[order]
 
-    nonzero = area > 0
+    nonzero = area >= NOISE_M2       # below: rounding noise of polygons that only touch
     sliver = nonzero & (area < sliver_m2)
     real = nonzero & ~sliver
     ia_r, ib_r, area_r = ia[real], ib[real], area[real]
