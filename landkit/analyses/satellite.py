@@ -49,6 +49,19 @@ def _norm_judgement(v) -> str:
     return s.replace("（", "(").replace("）", ")").replace(" ", "")
 
 
+def _feature_names(p: pd.DataFrame, rows) -> str | None:
+    """'监测编号 WP0001、WP0007（共 2 个）' for the rows of the patch layer (or row numbers)."""
+    if rows is None or not len(rows):
+        return None
+    rows = list(rows)
+    if "监测编号" in p.columns:
+        names = [f"监测编号 {v}" for v in p.loc[rows[:5], "监测编号"].astype(str)]
+    else:
+        names = [f"第 {p.index.get_loc(r) + 1} 条" for r in rows[:5]]
+    more = f" 等（共 {len(rows)} 个）" if len(rows) > 5 else ""
+    return "、".join(names) + more
+
+
 def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Series:
     """Map 判定类型/核实认定意见 values to legal/illegal/other/pseudo.
 
@@ -74,9 +87,12 @@ def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Seri
     cls = pd.Series([one(v) for v in raw], index=values.index, dtype=object)
     unknown = sorted({_norm_judgement(v) or "（空）" for v, c in zip(raw, cls) if c is None})
     if unknown:
-        raise InputError(f"卫片图斑的判定类型有无法识别的值：{'、'.join(unknown[:30])}。"
+        rows = cls.index[cls.isna()]
+        err = InputError(f"卫片图斑的判定类型有无法识别的值：{'、'.join(unknown[:30])}。"
                          "请在 landkit.toml 的 [satellite.judgement] 中指定其类别（legal/illegal/other/pseudo）",
-                         field="判定类型")
+                         field="判定类型", feature="、".join(map(str, rows[:5])) + (" 等" if len(rows) > 5 else ""))
+        err.rows = rows
+        raise err
     return cls
 
 
@@ -156,7 +172,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         cls = classify_judgements(p["判定类型"], s.get("judgement"))
     except InputError as e:
         raise InputError(e.message, file=src.path if src else None, layer=src.layer if src else None,
-                         field="判定类型")
+                         field="判定类型", feature=_feature_names(p, getattr(e, "rows", None)))
     sliver = cfg.sliver_m2
     area = p["lk_area_m2"].to_numpy()
     kcxs = gd["KCXS"].to_numpy() if "KCXS" in gd.columns else None
