@@ -98,7 +98,7 @@ def overlap(site_file, county_dir, out_dir, layer, id_field):
         con.print(f"位于生态保护红线内 {s['stbhhx_mu']:.2f} 亩")
     if "outside_czkfbj_mu" in s:
         con.print(f"位于城镇开发边界外 {s['outside_czkfbj_mu']:.2f} 亩")
-    con.print(f"结果已写入：{out_dir}")
+    con.print(f"结果已写入：{out_dir}", markup=False)
 
 
 from .batch import batch_command  # noqa: E402

@@ -234,5 +234,7 @@ def check_judgements(gdf, config, file=None) -> list[Finding]:
     try:
         classify_judgements(gdf["判定类型"], (settings(config).get("judgement") or {}))
     except InputError as e:
-        return [Finding("error", "judgement_unknown", e.message, "patches", file, "判定类型")]
+        rows = getattr(e, "rows", None)
+        ids = _ids(gdf, gdf.index.isin(rows), "patches") if rows is not None and "lk_fid" in gdf.columns else []
+        return [Finding("error", "judgement_unknown", e.message, "patches", file, "判定类型", ids)]
     return []

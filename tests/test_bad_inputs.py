@@ -47,7 +47,8 @@ def test_check(bad_root, capsys, name):
         codes = {f["code"] for f in report["qa"]["findings"]}
         for c in qa:
             assert c in codes, (c, codes)
-        msgs = " ".join(f["message"] + " " + (f["file"] or "") for f in report["qa"]["findings"])
+        msgs = " ".join(f["message"] + " " + (f["file"] or "") + " " + " ".join(f.get("features") or [])
+                        for f in report["qa"]["findings"])
     else:
         msgs = err
     for n in needles:
@@ -70,3 +71,12 @@ def test_run(bad_root, capsys, tmp_path, name):
             assert n in err, (n, err)
         # no half-written output
         assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_console_check_prints_brackets_and_feature_ids(bad_root, capsys):
+    """The console report is data, not rich markup: '[satellite.judgement]' (the setting to
+    add) used to vanish from `landkit check`; the patch carrying the value is listed."""
+    d = corpus.county_dir("unknown_judgement_values", bad_root)
+    code, out, err = invoke(capsys, "check", str(d))
+    assert code == 1
+    assert "[satellite.judgement]" in out and "42070420240000" in out

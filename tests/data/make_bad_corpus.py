@@ -259,7 +259,7 @@ def required_field_missing(d):
     write_county(d, layers)
 
 
-@case(1, ["待核实", "判定类型"])
+@case(1, ["待核实", "判定类型", "[satellite.judgement]", "42070420240000"])   # the value, the setting, the patch
 def unknown_judgement_values(d):
     layers = base_layers()
     layers["卫片图斑"].loc[0, "判定类型"] = "待核实"
