@@ -391,17 +391,22 @@ def _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads):
     covered = ok & (np.abs(area - a_area_m2[ia]) <= 1e-9 * a_area_m2[ia])
     area[covered] = a_area_m2[ia[covered]]          # the piece is all of A (to 1e-9): A's own area
     rest = np.flatnonzero(~ok)
-    fallback = 0
-    if len(rest):
-        pr, fallback = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
-        area[rest] = ellipsoidal_area(_polygonal(pr), crs=crs)
-    return ia, ib, area, fallback, int(covered.sum()), int(ok.sum())
+    fallback = n_cov = 0
+    if len(rest):          # by GEOS, with the prepared covers shortcut (big polygons: most are inside)
+        area[rest], fallback, n_cov = _areas_by_geos(ga, gb, np.unique(ib[rest]), tree, a_area_m2, crs, threads,
+                                                     False, pairs=(ia[rest], ib[rest]))
+    return ia, ib, area, fallback, int(covered.sum()) + n_cov, int(ok.sum())
 
 
-def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces):
+def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces, pairs=None):
     """Overlap areas (and pieces) of the intersecting pairs by GEOS: query, ``covers``
-    shortcut, intersection, ellipsoidal area, chunk by chunk of B on a thread pool."""
+    shortcut, intersection, ellipsoidal area, chunk by chunk of B on a thread pool.
+    ``pairs`` (ia, ib): only these pairs (and ``query`` their B features), in their order."""
     gb = _distinct_objects(gb, query)
+    if pairs is not None:
+        p_ia, p_ib = (np.asarray(x, dtype=np.intp) for x in pairs)
+        by_b = np.argsort(p_ib, kind="stable")
+        sorted_ib = p_ib[by_b]
 
     def work(qpos):
         """Everything for one chunk of B: query, covers shortcut, intersections, areas.
@@ -412,8 +417,15 @@ def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces):
         mine = gb[qpos]
         was_prepared = shapely.is_prepared(mine)
         shapely.prepare(mine)                                 # used by the query and by covers
-        qi, ia = tree.query(mine, predicate="intersects")
-        ib = qpos[qi]
+        if pairs is None:
+            qi, ia = tree.query(mine, predicate="intersects")
+            ib = qpos[qi]
+            sel = None
+        else:
+            lo = np.searchsorted(sorted_ib, qpos[0], side="left")
+            hi = np.searchsorted(sorted_ib, qpos[-1], side="right")
+            sel = by_b[lo:hi]
+            ia, ib = p_ia[sel], p_ib[sel]
         inside = shapely.covers(gb[ib], ga[ia])               # the piece is all of A
         shapely.destroy_prepared(mine[~was_prepared])
         area = np.zeros(len(ia))
@@ -427,12 +439,19 @@ def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces):
             pieces = np.empty(len(ia), dtype=object)
             pieces[inside] = ga[ia[inside]]
             pieces[rest] = pr
-        return ia, ib, area, pieces, fb, int(inside.sum())
+        return ia, ib, area, pieces, fb, int(inside.sum()), sel
 
     # A few large chunks per thread: GEOS releases the GIL, so 2 threads run ~2x on 2 cores.
+    # Chunks are runs of sorted B positions (``query`` is sorted), so explicit pairs split by range.
+    query = np.sort(query)
     n_chunks = max(1, min(len(query), max(2 * threads, -(-len(query) // CHUNK))))
     chunks = np.array_split(query, n_chunks)
-    parts = _map(work, chunks, threads)
+    parts = _map(work, [c for c in chunks if len(c)], threads)
+    if pairs is not None:
+        area = np.zeros(len(p_ia))
+        for p in parts:
+            area[p[6]] = p[2]
+        return area, sum(p[4] for p in parts), sum(p[5] for p in parts)
     ia = np.concatenate([p[0] for p in parts]).astype(np.intp)
     ib = np.concatenate([p[1] for p in parts]).astype(np.intp)
     area = np.concatenate([p[2] for p in parts])

@@ -45,6 +45,7 @@ import shapely
 from .standards.area import _crs_of, _rings, _tm_params, edge_terms_tm
 
 MAX_EDGE_PAIRS = 4096   # edge pairs near each other in one polygon pair; more are left to GEOS
+MAX_EDGES = 2000        # edges of the two polygons of a pair together; more are left to GEOS
 CHUNK_PAIRS = 20_000    # polygon pairs per vectorised step (bounds the work arrays)
 
 
@@ -141,10 +142,10 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, k
 
 
-def _slots(E: Edges, g: np.ndarray, other_bounds: np.ndarray):
-    """The edges of geometry ``g[p]`` near the bounding box of the other polygon of pair p:
-    (pair, edge) of each such 'slot', in pair then edge order."""
-    n = E.geom_nedge[g]
+def _slots(E: Edges, g: np.ndarray, other_bounds: np.ndarray, skip: np.ndarray):
+    """The edges of geometry ``g[p]`` near the bounding box of the other polygon of pair p
+    (pairs not ``skip``): (pair, edge) of each such 'slot', in pair then edge order."""
+    n = np.where(skip, 0, E.geom_nedge[g])
     pair, k = _expand(n)
     edge = E.geom_edge_start[g][pair] + k
     ob = other_bounds[pair]
@@ -296,10 +297,12 @@ def intersection_area(EA: Edges, EB: Edges, ia: np.ndarray, ib: np.ndarray, *, c
 
 def _chunk(EA: Edges, EB: Edges, ia, ib, tm, exact):
     P = len(ia)
-    bad = np.zeros(P, dtype=bool)
+    # very large polygons (e.g. a 生态保护红线 of 50k vertices) would expand all their edges for
+    # every pair: left to GEOS, whose prepared geometries are built for them
+    bad = EA.geom_nedge[ia] + EB.geom_nedge[ib] > MAX_EDGES
     # 1. the edges of each polygon near the other's bounding box
-    pa, ea = _slots(EA, ia, EB.bounds[ib])
-    pb, eb = _slots(EB, ib, EA.bounds[ia])
+    pa, ea = _slots(EA, ia, EB.bounds[ib], bad)
+    pb, eb = _slots(EB, ib, EA.bounds[ia], bad)
     na = np.bincount(pa, minlength=P)
     nb = np.bincount(pb, minlength=P)
     big = na * nb > MAX_EDGE_PAIRS

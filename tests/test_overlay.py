@@ -276,3 +276,20 @@ def test_shared_edges_are_neither_overlap_nor_sliver():
         expected = np.where(np.arange(len(cells)) % 2 == 0, area, 0.0)
         np.testing.assert_allclose(r.table["overlap_m2"].to_numpy(), expected, rtol=1e-9, atol=0)
         assert r.table["b_ids"].map(len).tolist() == [1 - i % 2 for i in range(len(cells))]
+
+
+def test_a_huge_polygon_is_left_to_geos_with_its_covers_shortcut():
+    """A 生态保护红线-like polygon of 4,000 vertices over 400 parcels: the area kernel leaves
+    those pairs (it would expand 4,000 edges per parcel), GEOS takes them with the prepared
+    covers shortcut, and the figures equal GEOS intersection areas."""
+    red = shapely.Point(X + 200, Y + 200).buffer(150, quad_segs=1000)
+    assert len(red.exterior.coords) > 4000
+    cells = [box(i * 20, j * 20, i * 20 + 20, j * 20 + 20) for i in range(20) for j in range(20)]
+    a = gpd.GeoSeries(cells, crs=CRS)
+    r = overlay_areas(a, [red, box(1000, 1000, 1100, 1100)], sliver_m2=0)
+    assert r.stats["kernel_pairs"] < r.stats["candidate_pairs"]
+    inside = [red.covers(c) for c in cells]
+    assert r.stats["covered_pairs"] == sum(inside) > 100
+    exp = ellipsoidal_area(np.array([shapely.intersection(c, red) for c in cells], dtype=object), crs=CRS)
+    np.testing.assert_allclose(r.table["overlap_m2"], exp, rtol=1e-9, atol=1e-6)
+    assert (r.table["share"][np.array(inside)] == 1.0).all()
