@@ -427,10 +427,11 @@ def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces, pa
             sel = by_b[lo:hi]
             ia, ib = p_ia[sel], p_ib[sel]
         inside = shapely.covers(gb[ib], ga[ia])               # the piece is all of A
+        meets = ~inside if pairs is None else ~inside & shapely.intersects(gb[ib], ga[ia])
         shapely.destroy_prepared(mine[~was_prepared])
         area = np.zeros(len(ia))
         area[inside] = a_area_m2[ia[inside]]
-        rest = np.flatnonzero(~inside)
+        rest = np.flatnonzero(meets)
         pr, fb = _safe_intersection(ga[ia[rest]], gb[ib[rest]])
         pr = _polygonal(pr)
         area[rest] = ellipsoidal_area(pr, crs=crs)
@@ -438,7 +439,7 @@ def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces, pa
         if keep_pieces:
             pieces = np.empty(len(ia), dtype=object)
             pieces[inside] = ga[ia[inside]]
-            pieces[rest] = pr
+            pieces[rest] = pr          # (explicit pairs are never asked for pieces)
         return ia, ib, area, pieces, fb, int(inside.sum()), sel
 
     # A few large chunks per thread: GEOS releases the GIL, so 2 threads run ~2x on 2 cores.
