@@ -175,6 +175,19 @@ def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return i[m], j[m]
 
 
+def pair_areas_planar(g: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Planar area (CRS units²) of ``g[i] ∩ g[j]`` for pairs of one layer, by
+    :mod:`landkit.pairarea` (GEOS for the pairs it leaves)."""
+    g = np.asarray(g, dtype=object)
+    used, k = np.unique(np.concatenate([i, j]), return_inverse=True)
+    e = pairarea.edges_of(g[used])
+    area, ok = pairarea.intersection_area(e, e, k[:len(i)], k[len(i):], planar=True, threads=default_threads())
+    if not ok.all():
+        rest = np.flatnonzero(~ok)
+        area[rest] = shapely.area(_polygonal(_safe_intersection(g[i[rest]], g[j[rest]])[0]))
+    return np.nan_to_num(area)
+
+
 def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
               pairs: tuple[np.ndarray, np.ndarray] | None = None,
               near: shapely.STRtree | None = None) -> tuple[np.ndarray, int]:

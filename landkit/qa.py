@@ -191,13 +191,12 @@ def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None,
     ``pairs`` are the layer's overlapping pairs if already computed
     (:func:`landkit.overlay.overlapping_pairs`).
     """
-    import shapely
-    from .overlay import overlapping_pairs
+    from .overlay import overlapping_pairs, pair_areas_planar
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     a, b = pairs if pairs is not None else overlapping_pairs(geoms)
     if len(a) == 0:
         return []
-    inter = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+    inter = pair_areas_planar(geoms, a, b)
     big = inter > sliver_m2
     if not big.any():
         return []
