@@ -395,7 +395,7 @@ def _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads):
     ib = query[qi]
     used_a, ka = np.unique(ia, return_inverse=True)
     used_b, kb = np.unique(ib, return_inverse=True)
-    ea, eb = pairarea.edges_of(ga[used_a]), pairarea.edges_of(gb[used_b])
+    ea, eb = _map(pairarea.edges_of, [ga[used_a], gb[used_b]], threads)
     area, ok = pairarea.intersection_area(ea, eb, ka, kb, crs=crs, threads=threads)
     # a result outside [0, area of A] would be a bug: never trusted, GEOS decides
     tol = 1e-9 * a_area_m2[ia] + 1e-6
