@@ -240,3 +240,23 @@ def test_property_area_equals_geos_on_snapped_polygons(pa_pts, pb_pts, shift):
         ref = geos_areas(np.array([a]), np.array([b]), [0], [0], planar)
         assert ok[0]
         assert area[0] == pytest.approx(ref[0], rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("crs, x0, y0", [
+    ("EPSG:4547", 500_000.0, 3_400_000.0),        # CGCS2000 3-degree zone, 6-digit eastings (CM 114°E)
+    ("EPSG:2362", 38_420_000.0, 3_300_000.0),     # 西安80 3-degree zone 38, 80 km west of its meridian
+    ("EPSG:4498", 20_650_000.0, 3_300_000.0),     # CGCS2000 6-degree zone 20, 150 km east of its meridian
+])
+def test_other_gauss_kruger_crs_match_geos(crs, x0, y0):
+    """Other Gauss-Krüger CRSs (6-digit eastings, 西安80's ellipsoid, 6-degree zones, far from
+    the central meridian): the kernel's ellipsoidal areas equal those of GEOS's intersections."""
+    rng = np.random.default_rng(6)
+    A = np.array([star(rng, x0 + rng.uniform(0, 400), y0 + rng.uniform(0, 400), 50, rng.integers(3, 10))
+                  for _ in range(150)], dtype=object)
+    B = np.array([star(rng, x0 + rng.uniform(0, 400), y0 + rng.uniform(0, 400), 50, rng.integers(3, 10))
+                  for _ in range(150)], dtype=object)
+    ib, ia = shapely.STRtree(A).query(B)
+    area, ok = pa.intersection_area(pa.edges_of(A), pa.edges_of(B), ia, ib, crs=crs)
+    ref = ellipsoidal_area(_polygonal(shapely.intersection(A[ia], B[ib])), crs=crs)
+    assert ok.all() and (ref > 0).sum() > 50
+    np.testing.assert_allclose(area, ref, rtol=1e-8, atol=1e-6)
