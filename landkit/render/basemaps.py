@@ -18,6 +18,7 @@ Whenever tiles are used, a banner "底图不可用（离线）" appears if they 
 from __future__ import annotations
 
 import base64
+import gc
 import os
 import warnings
 from dataclasses import dataclass
@@ -219,8 +220,16 @@ def rasterize_layer(geoms3857, classes: np.ndarray, colors: dict[int, tuple], *,
         import shapely
         bounds3857 = shapely.total_bounds(geoms3857)
     tr, w, h = _mercator_grid(bounds3857, max_px)
-    img = rasterize(_geojson_shapes(geoms3857, classes), out_shape=(h, w), transform=tr, fill=0, dtype="uint8",
-                    all_touched=False, skip_invalid=False)
+    # the GeoJSON-like rings are millions of small lists: Python's cycle collector would scan
+    # them again and again while they are made (0.9 s -> 0.3 s for 60k polygons without it)
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        img = rasterize(_geojson_shapes(geoms3857, classes), out_shape=(h, w), transform=tr, fill=0,
+                        dtype="uint8", all_touched=False, skip_invalid=False)
+    finally:
+        if gc_was_on:
+            gc.enable()
     cmap = {0: (0, 0, 0, 0)}
     cmap.update({int(k): tuple(int(x) for x in v) for k, v in colors.items()})
     data = encode_image(img, colormap=cmap)
