@@ -113,15 +113,22 @@ def match_gk(crs: CRS) -> int | None:
 
 def crs_from_prj_text(text: str) -> CRSDecision:
     """Parse .prj WKT (OGC or ESRI); normalise GK CRSs to their EPSG code."""
-    crs = CRS.from_user_input(text.strip())
+    return CRSDecision(*_parse_prj(text.strip()))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_prj(text: str) -> tuple[CRS, str, str]:
+    """(CRS, source, detail) of a .prj text; cached: a county's layers share one .prj text,
+    and the EPSG look-up costs ~30 ms each time."""
+    crs = CRS.from_user_input(text)
     code = crs.to_epsg(min_confidence=90)
     if code:
-        return CRSDecision(CRS.from_epsg(code), "prj", f".prj 声明 EPSG:{code}")
+        return CRS.from_epsg(code), "prj", f".prj 声明 EPSG:{code}"
     gk = match_gk(crs)
     if gk:
-        return CRSDecision(CRS.from_epsg(gk), "prj-params",
-                           f".prj（{crs.name}）按参数匹配为 EPSG:{gk} {CRS.from_epsg(gk).name}")
-    return CRSDecision(crs, "prj", f".prj 声明 {crs.name}（无对应 EPSG 代码，按原参数使用）")
+        return (CRS.from_epsg(gk), "prj-params",
+                f".prj（{crs.name}）按参数匹配为 EPSG:{gk} {CRS.from_epsg(gk).name}")
+    return crs, "prj", f".prj 声明 {crs.name}（无对应 EPSG 代码，按原参数使用）"
 
 
 # ---- detection from coordinates -------------------------------------------------
