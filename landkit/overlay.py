@@ -123,12 +123,6 @@ def _valid(g: np.ndarray) -> np.ndarray:
     return g
 
 
-def _safe_difference(a, b):
-    if isinstance(a, np.ndarray):
-        return safe_set_op(shapely.difference, a, np.broadcast_to(np.asarray(b, dtype=object), a.shape))[0]
-    return safe_set_op(shapely.difference, np.array([a], dtype=object), np.array([b], dtype=object))[0][0]
-
-
 def _polygonal(g: np.ndarray) -> np.ndarray:
     """Drop the non-polygonal parts of intersection results (edges and points where they touch)."""
     t = shapely.get_type_id(g)
