@@ -353,7 +353,7 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def _worker_info(cpu0: float) -> dict:
-    from .overlay import default_threads
+    from .threads import default_threads
     import resource
     info = {"pid": os.getpid(), "host": os.uname().nodename,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),

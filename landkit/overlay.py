@@ -24,8 +24,6 @@ B features touched; optionally the overlap pieces as geometries.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -35,6 +33,7 @@ import shapely
 from shapely.errors import GEOSException
 
 from . import pairarea
+from .threads import default_threads, row_slices, thread_map
 from .standards.area import ellipsoidal_area
 
 CHUNK = 50_000    # most B features per chunk (~200k candidate pairs; bounds peak memory)
@@ -134,15 +133,10 @@ def _polygonal(g: np.ndarray) -> np.ndarray:
     return g
 
 
-def _row_slices(n: int, threads: int) -> list[slice]:
-    bounds = np.linspace(0, n, max(1, threads) + 1).astype(int)
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-
-
 def _threaded_difference(a: np.ndarray, b: np.ndarray, threads: int) -> np.ndarray:
     """``a − b`` pair by pair (with the fallbacks of :func:`safe_set_op`), split over threads."""
-    return np.concatenate(_map(lambda r: safe_set_op(shapely.difference, a[r], b[r])[0],
-                               _row_slices(len(a), threads), threads))
+    return np.concatenate(thread_map(lambda r: safe_set_op(shapely.difference, a[r], b[r])[0],
+                               row_slices(len(a), threads), threads))
 
 
 def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +158,7 @@ def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     threads = default_threads()
     if len(i) <= 20_000 or shapely.is_prepared(g).any():   # small, or prepared geometries: never shared
         threads = 1
-    bounds = np.linspace(0, len(i), threads + 1).astype(int)
-    m = np.concatenate(_map(interiors_meet, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])], threads))
+    m = np.concatenate(thread_map(interiors_meet, row_slices(len(i), threads), threads))
     return i[m], j[m]
 
 
@@ -233,32 +226,13 @@ def partition(b_geoms: np.ndarray, keys: np.ndarray | None = None,
         lo = losers[~one]
         width = int(n_win[~one].max())
         table = np.full((len(lo), width), None, dtype=object)
-        row = np.repeat(np.arange(len(lo)), n_win[~one])
-        col = np.arange(len(row)) - np.repeat(np.cumsum(n_win[~one]) - n_win[~one], n_win[~one])
+        row, col = pairarea.expand(n_win[~one])
         table[row, col] = orig[wi_all[np.repeat(first[~one], n_win[~one]) + col]]
-        cover = np.concatenate(_map(lambda r: shapely.union_all(table[r], axis=1),
-                                    _row_slices(len(lo), threads), threads))
+        cover = np.concatenate(thread_map(lambda r: shapely.union_all(table[r], axis=1),
+                                    row_slices(len(lo), threads), threads))
         b[lo] = _threaded_difference(orig[lo], cover, threads)
     b = _polygonal(b)
     return b, len(pairs_df)
-
-
-def default_threads() -> int:
-    """Threads for the GEOS work: ``LANDKIT_THREADS`` when set (a batch worker gets cores ÷
-    workers, so N workers never run N × cores threads), else the cores, at most 4."""
-    env = os.environ.get("LANDKIT_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return min(4, os.cpu_count() or 1)
-
-
-def _map(fn, items: list, threads: int) -> list:
-    """``[fn(x) for x in items]``, on a thread pool when there is more than one item and thread
-    (GEOS releases the GIL)."""
-    if len(items) > 1 and threads > 1:
-        with ThreadPoolExecutor(threads) as ex:
-            return list(ex.map(fn, items))
-    return [fn(x) for x in items]
 
 
 def _distinct_objects(g: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -389,7 +363,7 @@ def _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads):
     ib = query[qi]
     used_a, ka = np.unique(ia, return_inverse=True)
     used_b, kb = np.unique(ib, return_inverse=True)
-    ea, eb = _map(pairarea.edges_of, [ga[used_a], gb[used_b]], threads)
+    ea, eb = thread_map(pairarea.edges_of, [ga[used_a], gb[used_b]], threads)
     area, ok = pairarea.intersection_area(ea, eb, ka, kb, crs=crs, threads=threads)
     # a result outside [0, area of A] would be a bug: never trusted, GEOS decides
     tol = 1e-9 * a_area_m2[ia] + 1e-6
@@ -454,7 +428,7 @@ def _areas_by_geos(ga, gb, query, tree, a_area_m2, crs, threads, keep_pieces, pa
     query = np.sort(query)
     n_chunks = max(1, min(len(query), max(2 * threads, -(-len(query) // CHUNK))))
     chunks = np.array_split(query, n_chunks)
-    parts = _map(work, [c for c in chunks if len(c)], threads)
+    parts = thread_map(work, [c for c in chunks if len(c)], threads)
     if pairs is not None:
         area = np.zeros(len(p_ia))
         for p in parts:

@@ -43,6 +43,7 @@ import numpy as np
 import shapely
 
 from .standards.area import _crs_of, _rings, _tm_params, edge_terms_tm
+from .threads import thread_map
 
 MAX_EDGE_PAIRS = 4096   # edge pairs near each other in one polygon pair; more are left to GEOS
 MAX_EDGES = 2000        # edges of the two polygons of a pair together; more are left to GEOS
@@ -133,7 +134,7 @@ def _differences_exact(EA: Edges, EB: Edges) -> bool:
     return True
 
 
-def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(owner, k): for owners with ``counts[i]`` items each, every item's owner and its
     number 0 … counts[i]−1 within the owner."""
     counts = np.asarray(counts, dtype=np.int64)
@@ -146,7 +147,7 @@ def _slots(E: Edges, g: np.ndarray, other_bounds: np.ndarray, skip: np.ndarray):
     """The edges of geometry ``g[p]`` near the bounding box of the other polygon of pair p
     (pairs not ``skip``): (pair, edge) of each such 'slot', in pair then edge order."""
     n = np.where(skip, 0, E.geom_nedge[g])
-    pair, k = _expand(n)
+    pair, k = expand(n)
     edge = E.geom_edge_start[g][pair] + k
     ob = other_bounds[pair]
     keep = ((E.xmax[edge] >= ob[:, 0]) & (E.xmin[edge] <= ob[:, 2])
@@ -238,7 +239,7 @@ def _ray_parity(E_pt: Edges, pt_edge: np.ndarray, E_poly: Edges, g_poly: np.ndar
     perturbation as the crossings (``shift`` as in :func:`_perturbed`). Also returns where
     the answer is unknown (a zero sign and not ``exact``)."""
     px, py = E_pt.x1[pt_edge], E_pt.y1[pt_edge]
-    owner, k = _expand(E_poly.geom_nedge[g_poly])
+    owner, k = expand(E_poly.geom_nedge[g_poly])
     e = E_poly.geom_edge_start[g_poly][owner] + k
     vy = py[owner]
     y1, y2 = E_poly.y1[e], E_poly.y2[e]
@@ -277,7 +278,6 @@ def intersection_area(EA: Edges, EB: Edges, ia: np.ndarray, ib: np.ndarray, *, c
     come from elsewhere (GEOS). Chunks of pairs run on ``threads`` threads (numpy releases
     the GIL); the result does not depend on the number of threads.
     """
-    from .overlay import _map
     ia = np.asarray(ia, dtype=np.int64)
     ib = np.asarray(ib, dtype=np.int64)
     area = np.zeros(len(ia))
@@ -289,7 +289,7 @@ def intersection_area(EA: Edges, EB: Edges, ia: np.ndarray, ib: np.ndarray, *, c
             return area, ok          # only Gauss-Krüger / TM input is handled here
     exact = _differences_exact(EA, EB)
     slices = [slice(s, s + CHUNK_PAIRS) for s in range(0, len(ia), CHUNK_PAIRS)]
-    parts = _map(lambda sl: _chunk(EA, EB, ia[sl], ib[sl], tm, exact), slices, threads)
+    parts = thread_map(lambda sl: _chunk(EA, EB, ia[sl], ib[sl], tm, exact), slices, threads)
     for sl, (a, k) in zip(slices, parts):
         area[sl], ok[sl] = a, k
     return area, ok
@@ -311,7 +311,7 @@ def _chunk(EA: Edges, EB: Edges, ia, ib, tm, exact):
     a_off = np.cumsum(na) - na
     b_off = np.cumsum(nb) - nb
     cnt = np.where(big, 0, na * nb)
-    cp, k = _expand(cnt)
+    cp, k = expand(cnt)
     sa = a_off[cp] + k // nb[cp]          # slot numbers
     sb = b_off[cp] + k % nb[cp]
     e1, e2 = ea[sa], eb[sb]
@@ -391,7 +391,7 @@ def _inside_pieces(E, O, ps, es, og, s_cross, t_cross, cx, cy, P, shift, exact, 
     # pieces: slot s has ncross[s] + 1 of them, alternately inside and outside
     order = np.lexsort((t_cross, s_cross))
     px_, py_ = cx[order], cy[order]
-    slot, j = _expand(ncross + 1)
+    slot, j = expand(ncross + 1)
     inside = start_in[slot] ^ (j & 1).astype(bool)
     slot, j = slot[inside], j[inside]
     c_off = np.cumsum(ncross) - ncross

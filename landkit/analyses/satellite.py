@@ -50,16 +50,14 @@ def _norm_judgement(v) -> str:
 
 
 def _feature_names(p: pd.DataFrame, rows) -> str | None:
-    """'监测编号 WP0001、WP0007（共 2 个）' for the rows of the patch layer (or row numbers)."""
+    """'监测编号 A、B 等（共 7 个）' for those rows of the patch layer (ids as in QA findings)."""
     if rows is None or not len(rows):
         return None
-    rows = list(rows)
-    if "监测编号" in p.columns:
-        names = [f"监测编号 {v}" for v in p.loc[rows[:5], "监测编号"].astype(str)]
-    else:
-        names = [f"第 {p.index.get_loc(r) + 1} 条" for r in rows[:5]]
-    more = f" 等（共 {len(rows)} 个）" if len(rows) > 5 else ""
-    return "、".join(names) + more
+    from ..io.fields import ID_FIELDS
+    from ..qa import _ids
+    ids = _ids(p, p.index.isin(rows), "patches")
+    label = f"{ID_FIELDS['patches']} " if ID_FIELDS["patches"] in p.columns else ""
+    return label + "、".join(ids[:5]) + (f" 等（共 {len(ids)} 个）" if len(ids) > 5 else "")
 
 
 def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Series:
