@@ -1,6 +1,6 @@
 """landkit configuration: one object, read from ``landkit.toml`` and/or ``--config``.
 
-Everything DOMAIN.md marks UNCONFIRMED is a setting here with a documented default.
+Everything docs/rules.md marks UNCONFIRMED is a setting here with a documented default.
 A ``landkit.toml`` in a county folder is read automatically; a file given with
 ``--config`` (or ``config=`` in Python) is applied on top of it.
 

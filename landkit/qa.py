@@ -85,7 +85,7 @@ def _ids(gdf, mask, role) -> list:
 
 
 def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, file=None) -> list[Finding]:
-    """QA of 地类图斑 (DOMAIN.md R4–R6): codes, 田坎, areas, ids."""
+    """QA of 地类图斑 (docs/rules.md R4–R6): codes, 田坎, areas, ids."""
     from .standards.codes import CULTIVATED, DLBM_TABLE, QSXZ_NAMES, is_valid_unit_code
     out: list[Finding] = []
     role = "dltb"

@@ -1,5 +1,5 @@
 """处置率: how much of last year-end's 批而未供 and 闲置土地 was disposed during the year
-(DOMAIN.md §2.3, R11; 增存挂钩 §2.4).
+(docs/rules.md §2.3, R11; 增存挂钩 §2.4).
 
 For year Y the base date is B = 31 Dec of Y−1 and the period is 1 Jan – 31 Dec of Y.
 

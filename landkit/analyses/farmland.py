@@ -1,4 +1,4 @@
-"""永久基本农田 overlap checks (DOMAIN.md R15): any polygon layer against 永久基本农田, and,
+"""永久基本农田 overlap checks (docs/rules.md R15): any polygon layer against 永久基本农田, and,
 where the county has them, 耕地 in DLTB, 生态保护红线 and 城镇开发边界 (area outside)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""存量建设用地大盘点 (DOMAIN.md §2, §3, §7; R9, R10, R12): 批而未供, 闲置土地, 城镇低效用地,
+"""存量建设用地大盘点 (docs/rules.md §2, §3, §7; R9, R10, R12): 批而未供, 闲置土地, 城镇低效用地,
 农村集体经营性建设用地 — "找到地、找到人、析原因、快处置".
 
 Every ledger row says where the land is (geometry, township, village) and how big (m², 亩,
@@ -17,7 +17,7 @@ Areas. Whole DLTB features use their declared TBDLMJ where it passed QA (no
 the computed CGCS2000 ellipsoidal area. ``*_m2`` columns are m², ``*_mu`` 亩 (× 3/2000),
 ``*_ha`` 公顷; nothing is rounded.
 
-Settings: ``[inventory]`` in landkit.toml (see :data:`DEFAULTS`, every rule DOMAIN.md marks
+Settings: ``[inventory]`` in landkit.toml (see :data:`DEFAULTS`, every rule docs/rules.md marks
 UNCONFIRMED is one of them).
 """
 from __future__ import annotations
@@ -420,7 +420,7 @@ class ApprovedUnsuppliedResult:
 
 
 def approved_unsupplied(county, as_of=None, config=None) -> ApprovedUnsuppliedResult:
-    """批而未供 (DOMAIN.md §2.2, R10) at the as-of date D.
+    """批而未供 (docs/rules.md §2.2, R10) at the as-of date D.
 
     Approvals with 批准日期 ≤ D and not withdrawn (撤回日期 empty or after D), minus the
     union of supply with 供地日期 ≤ D (supply without a usable 供地日期 counts as supplied,
@@ -922,7 +922,7 @@ def _year_of(v) -> int | None:
 
 
 def inefficient_land(county, config=None, *, as_of=None) -> InefficientResult:
-    """城镇低效用地 screen on the parcels layer (DOMAIN.md §3.1, R12; a local rule pack).
+    """城镇低效用地 screen on the parcels layer (docs/rules.md §3.1, R12; a local rule pack).
 
     A parcel is 低效 when 容积率 < ``far_min`` (1.0), or 亩均税收 < ``tax_share`` (40 %) of
     the average 亩均税收 of parcels of the same 行业 (the county average where the parcel

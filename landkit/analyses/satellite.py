@@ -1,4 +1,4 @@
-"""The 卫片 violation ratio (DOMAIN.md §1, R7, R8).
+"""The 卫片 violation ratio (docs/rules.md §1, R7, R8).
 
 ratio = Σ illegal patches' 耕地 ÷ Σ (legal + illegal) patches' 耕地, for the county, every
 township and cumulatively by quarter; status against the local cap (default 5 %, pass when

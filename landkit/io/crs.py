@@ -4,7 +4,7 @@
   match to an EPSG code (ESRI names such as ``Xian_1980_3_Degree_GK_Zone_38``, custom
   names) are matched by their parameters: datum (CGCS2000 / 西安80 / 北京54, from the
   ellipsoid), central meridian, false easting and scale factor.
-* Without ``.prj`` the coordinates decide (DOMAIN.md §6.3): 8-digit eastings carry the zone
+* Without ``.prj`` the coordinates decide (docs/rules.md §6.3): 8-digit eastings carry the zone
   number; lon/lat ranges mean EPSG:4490; 6-digit eastings need a central meridian from
   elsewhere (another layer of the county or ``[county] longitude``), or the read stops.
 """

@@ -1,4 +1,4 @@
-"""Finding a county's layers in a folder by name hints (DESIGN.md, county folder)."""
+"""Finding a county's layers in a folder by name hints (docs/design.md, county folder)."""
 from __future__ import annotations
 
 import re

@@ -70,7 +70,7 @@ def _yesno(df, col):
 
 
 def inventory_sheets(wb, title, county, inv, disp, s):
-    """汇总, 批而未供, 闲置土地, 低效用地, 集体经营性建设用地, 处置率 (DOMAIN.md §7.2)."""
+    """汇总, 批而未供, 闲置土地, 低效用地, 集体经营性建设用地, 处置率 (docs/rules.md §7.2)."""
     isum = s.get("inventory") or {}
     dsum = s.get("disposal") or {}
     rows = []

@@ -1,6 +1,6 @@
 """三调工作分类 (TD/T 1055-2019) land-use codes, the 三大类, and ownership/town codes.
 
-Sources and conflicts are in shared DOMAIN.md §4. Two classifications are unsettled in
+Sources and conflicts are in shared docs/rules.md §4. Two classifications are unsettled in
 public material and are therefore switches (see :class:`landkit.config.Config`):
 ``0404`` 其他草地 (default 未利用地) and ``1107A`` 干渠 (default 农用地).
 """
@@ -59,7 +59,7 @@ WETLAND = frozenset({"0303", "0304", "0306", "0402", "0603", "1105", "1106", "11
 def big_class(dlbm: str, *, class_0404: str = UNUSED, class_1107a: str = AGRI) -> str | None:
     """三大类 of a DLBM code (农用地/建设用地/未利用地); None for an unknown code.
 
-    ``class_0404`` and ``class_1107a`` are the configurable placements (DOMAIN.md §4.5).
+    ``class_0404`` and ``class_1107a`` are the configurable placements (docs/rules.md §4.5).
     """
     if dlbm == "0404":
         return class_0404
@@ -92,7 +92,7 @@ def parent_code(dlbm: str) -> str:
     return dlbm[:-1] if len(dlbm) > 2 and dlbm[-1] in "KA" and dlbm[:-1] in DLBM_TABLE else dlbm
 
 
-# ---- 权属性质 QSXZ (DOMAIN.md §4.3) ----
+# ---- 权属性质 QSXZ (docs/rules.md §4.3) ----
 QSXZ_NAMES = {
     "10": "国有土地所有权", "20": "国有土地使用权", "21": "国有建设用地使用权", "22": "国有农用地使用权",
     "30": "集体土地所有权", "31": "村民小组", "32": "村级集体经济组织", "33": "乡级集体经济组织",

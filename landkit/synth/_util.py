@@ -303,7 +303,7 @@ def gpkg_fixup(path: Path, stamp: dt.date) -> None:
         con.close()
 
 
-# Standard widths of 三调 text fields (DOMAIN.md §4.2); longer content widens the field.
+# Standard widths of 三调 text fields (docs/rules.md §4.2); longer content widens the field.
 STD_WIDTH = {"BSM": 18, "YSDM": 10, "TBYBH": 18, "TBBH": 8, "DLBM": 5, "QSXZ": 2, "QSDWDM": 19,
              "ZLDWDM": 19, "KCDLBM": 5, "GDLX": 2, "GDPDJB": 2, "TBXHDM": 6, "ZZSXDM": 6, "FRDBS": 1,
              "CZCSXM": 4, "MSSM": 2, "XZQDM": 12, "YJJBNTTBBH": 20}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# 三调工作分类 names (DOMAIN.md §4.5) for the codes the generator uses.
+# 三调工作分类 names (docs/rules.md §4.5) for the codes the generator uses.
 DLMC = {
     "0101": "水田", "0102": "水浇地", "0103": "旱地",
     "0201": "果园", "0202": "茶园", "0204": "其他园地",
