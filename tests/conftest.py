@@ -12,7 +12,7 @@ import shapely
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = Path(os.environ.get("LANDKIT_SAMPLE", REPO / "sample_data" / "420704_鄂城区"))
-REALDATA = REPO.parent / "shared" / "realdata"
+REALDATA = REPO / "tests" / "data" / "realdata"
 
 X0, Y0 = 38_560_000.0, 3_365_000.0   # near 鄂州, CGCS2000 3° zone 38 (EPSG:4526)
 
