@@ -6,7 +6,7 @@
 
 The province (default 20 counties, 20–40k 地类图斑 each, 鄂城区 on its real outline, the others
 synthetic counties spread over 湖北) is generated once under ``benchmarks/_data/province_*`` and
-reused. Each configuration runs :func:`landkit.batch.run_batch` on a fresh LocalCluster
+reused. Each configuration runs :func:`landkit.pipeline.batch.run_batch` on a fresh LocalCluster
 (threads_per_worker=1) into a fresh output folder and prints wall time, the summed CPU time of
 the county tasks, the peak RSS of each worker process and the speedup over 1 worker.
 
@@ -118,7 +118,7 @@ def _folder_mb(p: Path) -> float:
 
 
 def bench(root: Path, workers: int, out: Path) -> dict:
-    from landkit.batch import run_batch
+    from landkit.pipeline.batch import run_batch
     if out.exists():
         shutil.rmtree(out)
     load0 = os.getloadavg()[0]

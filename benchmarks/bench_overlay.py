@@ -33,7 +33,7 @@ def main():
     args = ap.parse_args()
     import landkit as lk
     from landkit.analyses.satellite import satellite_ratio
-    from landkit.overlay import overlay_areas
+    from landkit.overlay.engine import overlay_areas
 
     if args.small:
         folder = big_county(20_000, 8_000, 3_000, 300)
@@ -52,7 +52,7 @@ def main():
     sites["geometry"] = sites.geometry.buffer(20.0, quad_segs=2)
     from landkit.standards.area import ellipsoidal_area
     sites["lk_area_m2"] = ellipsoidal_area(sites.geometry)
-    from landkit.overlay import overlapping_pairs
+    from landkit.overlay.engine import overlapping_pairs
     t = time.perf_counter()
     overlapping_pairs(np.asarray(b.geometry.values, dtype=object))
     print(f"永久基本农田 self-overlap pairs (found once when the county is read, for QA, and reused): "
@@ -83,7 +83,7 @@ REPEAT = 3
 
 
 def bench_pair(label, a, b, b_pairs, target=True):
-    from landkit.overlay import overlay_areas
+    from landkit.overlay.engine import overlay_areas
     overlay_areas(a.iloc[:200], b)   # warm-up (imports, GEOS), not timed
     aa = gpd.GeoDataFrame({"fid": np.arange(len(a))}, geometry=a.geometry.values, crs=a.crs)
     bb = gpd.GeoDataFrame({"bid": np.arange(len(b))}, geometry=b.geometry.values, crs=b.crs)

@@ -28,7 +28,7 @@ def main():
     import landkit as lk
     from landkit.render.maps import county_map
     from landkit.render.report import build_report
-    from landkit.run import analyse
+    from landkit.pipeline.run import analyse
 
     path = big_county(n_dltb=20_000, n_yjjbnt=8_000, n_parcels=3_000, n_patches=400) if args.small else big_county()
     t = time.perf_counter()

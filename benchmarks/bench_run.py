@@ -25,7 +25,7 @@ def main():
     from landkit.render.export import write_gpkg, write_json
     from landkit.render.outputs import ledger_workbook, result_layers
     from landkit.render.report import build_report
-    from landkit.run import run_county
+    from landkit.pipeline.run import run_county
     folder = big_county(20_000, 8_000, 3_000, 300) if args.small else big_county()
     out = Path(tempfile.mkdtemp())
     try:

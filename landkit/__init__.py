@@ -7,9 +7,9 @@ areas, check data quality, and (in later modules) analyse 卫片, 永久基本�
     >>> county = lk.read_county("sample_data/420704_鄂城区")
     >>> county.dltb.head()
 """
-from .config import Config, load_config
+from .settings import Settings, load_settings
 from .errors import ConfigError, InputError, LandkitError
-from .io.county import County, read_county
+from .county import County, read_county
 from .io.read import read_layer
 from .standards.area import ellipsoidal_area
 
@@ -23,14 +23,16 @@ def map(county, analysis=None, basemap=None, **kwargs):
 def report(county, analysis=None, path=None, **kwargs) -> str:
     """The leadership report as one self-contained offline HTML (see :func:`landkit.render.report.build_report`)."""
     from .render.report import build_report
+    if analysis is None:
+        analysis = analyse(county)
     return build_report(county, analysis, path, **kwargs)
 
 
 def analyse(county) -> dict:
-    """Run every analysis on a County: {"summary": dict, "results": {...}} (see :mod:`landkit.run`)."""
-    from .run import analyse as _analyse
+    """Run every analysis on a County: {"summary": dict, "results": {...}} (see :mod:`landkit.pipeline.run`)."""
+    from .pipeline.run import analyse as _analyse
     return _analyse(county)
 
-__version__ = "0.1.0"
-__all__ = ["County", "Config", "ConfigError", "InputError", "LandkitError", "analyse", "ellipsoidal_area",
-           "load_config", "map", "read_county", "read_layer", "report", "__version__"]
+from .version import __version__
+__all__ = ["County", "ConfigError", "InputError", "LandkitError", "analyse", "ellipsoidal_area",
+           "load_settings", "map", "read_county", "read_layer", "report", "Settings", "__version__"]

@@ -1,87 +1,15 @@
-"""Data-quality findings and the checks run when a county is read.
+"""Data-quality checks run when a county is read (docs/rules.md R4–R6 and the layer rules).
 
-A :class:`Finding` has a level: ``error`` (the county cannot be used as it is),
-``warning`` (usable, but a person should look), ``info`` (what was decided). Findings name
-the layer, file, field and features (ids) concerned, in Chinese.
+Each check takes a standardised layer and returns a list of :class:`landkit.findings.Finding`.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from dataclasses import field as dc_field
-
 import numpy as np
-import pandas as pd
 
-MAX_LISTED = 50   # feature ids kept per finding (the count is always exact)
+from .findings import LEVEL_NAMES, MAX_LISTED, Finding, QAReport  # noqa: F401  (re-exported)
+from .io.fields import feature_ids
+from .standards.vocabulary import classify_judgements
 
-LEVEL_NAMES = {"error": "错误", "warning": "警告", "info": "说明"}
-
-
-@dataclass
-class Finding:
-    level: str                  # error | warning | info
-    code: str                   # machine-readable kind, e.g. "dlbm_unknown"
-    message: str                # Chinese
-    layer: str | None = None    # role
-    file: str | None = None
-    field: str | None = None
-    features: list = dc_field(default_factory=list)
-    count: int | None = None    # affected features; defaults to len(features)
-
-    def __post_init__(self):
-        feats = [str(f) for f in self.features]
-        if self.count is None:
-            self.count = len(feats) if feats else None
-        self.features = feats[:MAX_LISTED]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class QAReport:
-    findings: list[Finding] = dc_field(default_factory=list)
-
-    def add(self, f: Finding | list[Finding]) -> None:
-        if isinstance(f, list):
-            self.findings.extend(f)
-        else:
-            self.findings.append(f)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "error"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "warning"]
-
-    @property
-    def usable(self) -> bool:
-        return not self.errors
-
-    def by_code(self, code: str) -> list[Finding]:
-        return [f for f in self.findings if f.code == code]
-
-    def to_dict(self) -> dict:
-        return {"usable": self.usable, "error_count": len(self.errors),
-                "warning_count": len(self.warnings),
-                "findings": [f.to_dict() for f in self.findings]}
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([f.to_dict() for f in self.findings],
-                            columns=["level", "code", "message", "layer", "file", "field", "features", "count"])
-
-
-def _ids(gdf, mask, role) -> list:
-    from .io.fields import ID_FIELDS
-    idf = ID_FIELDS.get(role)
-    sub = gdf.loc[np.asarray(mask)]
-    if idf and idf in sub.columns:
-        lab = sub[idf].astype("string")
-        fid = "FID " + sub["lk_fid"].astype(str)
-        return lab.where(lab.notna() & (lab.str.strip() != ""), fid).tolist()
-    return ("FID " + sub["lk_fid"].astype(str)).tolist()
 
 
 def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, file=None) -> list[Finding]:
@@ -97,7 +25,7 @@ def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, f
         vals = sorted({str(v) for v in dlbm[unknown]})
         out.append(Finding("warning", "dlbm_unknown",
                            f"{int(unknown.sum())} 个图斑的地类编码不在三调工作分类中：{'、'.join(vals[:20])}",
-                           role, f, "DLBM", _ids(gdf, unknown, role), int(unknown.sum())))
+                           role, f, "DLBM", feature_ids(gdf, unknown, role), int(unknown.sum())))
     if "QSXZ" in gdf.columns:
         q = gdf["QSXZ"]
         bad = q.notna() & ~q.isin(list(QSXZ_NAMES))
@@ -105,21 +33,21 @@ def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, f
         if bad.any():
             vals = sorted({str(v) for v in q[bad]})
             out.append(Finding("warning", "qsxz_invalid", f"{int(bad.sum())} 个图斑的权属性质代码无效：{'、'.join(vals[:20])}",
-                               role, f, "QSXZ", _ids(gdf, bad, role), int(bad.sum())))
+                               role, f, "QSXZ", feature_ids(gdf, bad, role), int(bad.sum())))
         if missing.any():
             out.append(Finding("warning", "qsxz_missing", f"{int(missing.sum())} 个图斑缺少权属性质",
-                               role, f, "QSXZ", _ids(gdf, missing, role), int(missing.sum())))
+                               role, f, "QSXZ", feature_ids(gdf, missing, role), int(missing.sum())))
     z = gdf["ZLDWDM"]
     badz = ~z.map(is_valid_unit_code).astype(bool)
     if badz.any():
         out.append(Finding("warning", "zldwdm_invalid", f"{int(badz.sum())} 个图斑的坐落单位代码不是19位数字",
-                           role, f, "ZLDWDM", _ids(gdf, badz, role), int(badz.sum())))
+                           role, f, "ZLDWDM", feature_ids(gdf, badz, role), int(badz.sum())))
     if adcode:
         other = ~badz & (z.str[:6] != str(adcode))
         if other.any():
             out.append(Finding("warning", "zldwdm_other_county",
                                f"{int(other.sum())} 个图斑的坐落单位代码不属于本县（{adcode}）",
-                               role, f, "ZLDWDM", _ids(gdf, other, role), int(other.sum())))
+                               role, f, "ZLDWDM", feature_ids(gdf, other, role), int(other.sum())))
 
     is_gd = dlbm.isin(list(CULTIVATED))
     if "KCXS" in gdf.columns:
@@ -128,19 +56,19 @@ def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, f
         if out_range.any():
             out.append(Finding("warning", "kcxs_range",
                                f"{int(out_range.sum())} 个图斑的扣除地类系数不在 [0, 1) 内，计算净面积时按 0 处理",
-                               role, f, "KCXS", _ids(gdf, out_range, role), int(out_range.sum())))
+                               role, f, "KCXS", feature_ids(gdf, out_range, role), int(out_range.sum())))
         nongd = k.notna() & (k > 0) & ~is_gd
         if nongd.any():
             out.append(Finding("warning", "kcxs_not_cultivated",
                                f"{int(nongd.sum())} 个非耕地图斑有扣除地类系数（田坎系数只用于耕地）",
-                               role, f, "KCXS", _ids(gdf, nongd, role), int(nongd.sum())))
+                               role, f, "KCXS", feature_ids(gdf, nongd, role), int(nongd.sum())))
         if "KCDLBM" in gdf.columns:
             kc = gdf["KCDLBM"]
             badk = k.notna() & (k > 0) & is_gd & (kc != "1203")
             if badk.any():
                 out.append(Finding("warning", "kcdlbm_invalid",
                                    f"{int(badk.sum())} 个耕地图斑有扣除系数但扣除地类编码不是 1203（田坎）",
-                                   role, f, "KCDLBM", _ids(gdf, badk, role), int(badk.sum())))
+                                   role, f, "KCDLBM", feature_ids(gdf, badk, role), int(badk.sum())))
     else:
         out.append(Finding("warning", "kcxs_missing", "地类图斑没有扣除地类系数 KCXS，田坎按 0 计",
                            role, f, "KCXS"))
@@ -153,19 +81,19 @@ def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, f
             if bad.any():
                 out.append(Finding("warning", "tbdlmj_mismatch",
                                    f"{int(bad.sum())} 个图斑的 TBDLMJ ≠ TBMJ − KCMJ",
-                                   role, f, "TBDLMJ", _ids(gdf, bad, role), int(bad.sum())))
-        rel = float(config.get("area", "tbmj_rel_tolerance", 0.001))
-        absm = float(config.get("area", "tbmj_abs_tolerance_m2", 1.0))
+                                   role, f, "TBDLMJ", feature_ids(gdf, bad, role), int(bad.sum())))
+        rel = config.area.tbmj_rel_tolerance
+        absm = config.area.tbmj_abs_tolerance_m2
         d = (tbmj.to_numpy(dtype="float64") - area_m2)
         bad = np.isfinite(d) & (np.abs(d) > absm) & (np.abs(d) > rel * area_m2)
         if bad.any():
             out.append(Finding("warning", "tbmj_mismatch",
                                f"{int(bad.sum())} 个图斑的图斑面积 TBMJ 与计算的椭球面积相差超过 {rel:.1%} 且超过 {absm:g} m²",
-                               role, f, "TBMJ", _ids(gdf, bad, role), int(bad.sum())))
+                               role, f, "TBMJ", feature_ids(gdf, bad, role), int(bad.sum())))
         miss = tbmj.isna()
         if miss.any():
             out.append(Finding("warning", "tbmj_missing", f"{int(miss.sum())} 个图斑缺少图斑面积 TBMJ，以计算的椭球面积代替",
-                               role, f, "TBMJ", _ids(gdf, miss, role), int(miss.sum())))
+                               role, f, "TBMJ", feature_ids(gdf, miss, role), int(miss.sum())))
     else:
         out.append(Finding("info", "tbmj_absent", "地类图斑没有 TBMJ 字段，使用计算的椭球面积", role, f, "TBMJ"))
     out += check_duplicate_ids(gdf, "BSM", role, f)
@@ -191,7 +119,7 @@ def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None,
     ``pairs`` are the layer's overlapping pairs if already computed
     (:func:`landkit.overlay.overlapping_pairs`).
     """
-    from .overlay import overlapping_pairs, pair_areas_planar
+    from .overlay.engine import overlapping_pairs, pair_areas_planar
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     a, b = pairs if pairs is not None else overlapping_pairs(geoms)
     if len(a) == 0:
@@ -202,7 +130,7 @@ def check_self_overlap(gdf, role: str, sliver_m2: float, file=None, label=None,
         return []
     from .io.fields import ID_FIELDS
     idf = ID_FIELDS.get(role)
-    labels = _ids(gdf, np.ones(len(gdf), bool), role)
+    labels = feature_ids(gdf, np.ones(len(gdf), bool), role)
     pairs_txt = [f"{labels[i]}×{labels[j]}" for i, j in zip(a[big], b[big])]
     return [Finding("warning", "self_overlap",
                     f"{label or role}有 {int(big.sum())} 对要素相互重叠（合计约 {inter[big].sum():.1f} m²），"
@@ -222,18 +150,17 @@ def check_dates(gdf, role: str, file=None) -> list[Finding]:
             vals = sorted({str(v) for v in gdf.loc[bad, spec.name]})[:10]
             out.append(Finding("warning", "date_unparseable",
                                f"字段 {spec.name} 有 {int(bad.sum())} 个值不是可识别的日期（如 {'、'.join(vals)}），按空值处理",
-                               role, file, spec.name, _ids(gdf, bad, role), int(bad.sum())))
+                               role, file, spec.name, feature_ids(gdf, bad, role), int(bad.sum())))
     return out
 
 
 def check_judgements(gdf, config, file=None) -> list[Finding]:
     """卫片 judgement values that map to no class make the 卫片 ratio impossible: an error."""
-    from .analyses.satellite import classify_judgements, settings
     from .errors import InputError
     try:
-        classify_judgements(gdf["判定类型"], (settings(config).get("judgement") or {}))
+        classify_judgements(gdf["判定类型"], config.satellite.judgement)
     except InputError as e:
         rows = getattr(e, "rows", None)
-        ids = _ids(gdf, gdf.index.isin(rows), "patches") if rows is not None and "lk_fid" in gdf.columns else []
+        ids = feature_ids(gdf, gdf.index.isin(rows), "patches") if rows is not None and "lk_fid" in gdf.columns else []
         return [Finding("error", "judgement_unknown", e.message, "patches", file, "判定类型", ids)]
     return []

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from landkit import batch as B
+from landkit.pipeline import batch as B
 from landkit.render import rollup
 
 GOOD = ["420704_鄂城区", "420111_洪山样区", "420115_江夏样区"]
@@ -25,7 +25,7 @@ OUTPUTS = ("summary.json", "results.gpkg", "ledger.xlsx", "inputs.json", "outlin
 
 def batch_cli(*args, timeout=300):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-c", "from landkit.batch import main; main()", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "landkit.cli", "batch", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
@@ -334,7 +334,7 @@ def test_hash_inputs_follows_content(tmp_path):
 
 def test_failed_county_leaves_no_folder(tmp_path, monkeypatch):
     """A county failing half-way through writing leaves neither its folder nor a temp folder."""
-    import landkit.run
+    import landkit.pipeline.run
     county = tmp_path / "in" / "420111_x"
     _touch(county / "DLTB.shp")
 
@@ -342,7 +342,7 @@ def test_failed_county_leaves_no_folder(tmp_path, monkeypatch):
         Path(out_dir).mkdir(parents=True)
         (Path(out_dir) / "summary.json").write_text("{", encoding="utf-8")
         raise RuntimeError("disk went away")
-    monkeypatch.setattr(landkit.run, "run_county", half_written)
+    monkeypatch.setattr(landkit.pipeline.run, "run_county", half_written)
     out = tmp_path / "out"
     out.mkdir()
     r = B.run_one_county(str(county), str(out), "420111_x")
@@ -406,12 +406,13 @@ def _fake_result(statuses):
 
 @pytest.mark.parametrize("statuses,code", [(["ok", "skipped"], 0), (["ok", "failed"], 2), (["failed", "failed"], 1)])
 def test_exit_codes_when_registered_in_a_group(monkeypatch, statuses, code):
-    monkeypatch.setattr(B, "run_batch", lambda *a, **k: _fake_result(statuses))
+    import landkit.cli.batch as command
+    monkeypatch.setattr(command, "run_batch", lambda *a, **k: _fake_result(statuses))
 
     @click.group()
     def cli():
         pass
-    cli.add_command(B.batch_command, "batch")
+    cli.add_command(command.batch, "batch")
     r = CliRunner().invoke(cli, ["batch", "root", "-o", "out", "--quiet"])
     assert r.exit_code == code, r.output
     assert _fake_result(statuses).exit_code == code
@@ -447,7 +448,7 @@ def test_killed_batch_leaves_only_complete_county_folders(county_root, tmp_path)
     shutil.copytree(county_root / "武汉样例" / GOOD[2], root / GOOD[2])
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    p = subprocess.Popen([sys.executable, "-c", "from landkit.batch import main; main()", str(root), "-o", str(out),
+    p = subprocess.Popen([sys.executable, "-m", "landkit.cli", "batch", str(root), "-o", str(out),
                           "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                          start_new_session=True)
     try:

@@ -147,7 +147,7 @@ def test_reprojected_layers_stay_valid():
     that is invalid after reprojection is repaired, its polygonal part kept."""
     import geopandas as gpd
     import shapely
-    from landkit.io.county import _still_valid
+    from landkit.county import _still_valid
     bow = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
     g = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[bow, shapely.box(20, 0, 30, 10)], crs="EPSG:4526")
     out = _still_valid(g)

@@ -20,7 +20,7 @@ import shapely
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg 未安装：pip install -e .[db]")
 
-from landkit import db as D  # noqa: E402
+from landkit.render import postgis as D  # noqa: E402
 from landkit.errors import LandkitError  # noqa: E402
 
 CANDIDATES = ["postgresql://landkit:landkit@localhost/landkit_test", "postgresql://postgres@localhost/postgres",
@@ -66,7 +66,7 @@ def q(dsn, sql, *params):
 @pytest.fixture(scope="module")
 def county_out(tmp_path_factory):
     """A small generated county, run once: (its data folder, its landkit run output folder)."""
-    from landkit.run import run_county
+    from landkit.pipeline.run import run_county
     from landkit.synth import make_county
     base = tmp_path_factory.mktemp("db")
     src = make_county(base / "in" / "420111_洪山样区", n_dltb=800, n_patches=40, seed=5, boundary=None,
@@ -160,7 +160,7 @@ def test_batch_with_db(dsn, schema, county_out, tmp_path):
     shutil.copytree(src, root / "420998_坏县")
     (root / "420998_坏县" / "DLTB.dbf").unlink()
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    r = subprocess.run([sys.executable, "-c", "from landkit.batch import main; main()", str(root), "-o",
+    r = subprocess.run([sys.executable, "-m", "landkit.cli", "batch", str(root), "-o",
                         str(tmp_path / "out"), "--workers", "2", "--db", dsn, "--db-schema", schema],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 2, r.stdout + r.stderr
@@ -177,7 +177,7 @@ def test_batch_with_unreachable_db_fails_before_running(tmp_path, county_out):
     root = tmp_path / "root"
     shutil.copytree(src, root / src.name)
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    r = subprocess.run([sys.executable, "-c", "from landkit.batch import main; main()", str(root), "-o",
+    r = subprocess.run([sys.executable, "-m", "landkit.cli", "batch", str(root), "-o",
                         str(tmp_path / "out"), "--db", "postgresql://nobody:pw@127.0.0.1:1/x"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 1 and "无法连接数据库" in r.stderr and "pw@" not in r.stderr

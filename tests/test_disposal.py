@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 import landkit as lk
-from landkit.analyses.disposal import BLOCK_KEYS, block, disposal_rate, settings
+from landkit.analyses.disposal import BLOCK_KEYS, block, disposal_rate
 from landkit.errors import ConfigError
 from landkit.standards.area import ellipsoidal_area
 
@@ -201,6 +201,6 @@ def test_county_without_approvals_or_supply(tmp_path):
 
 def test_settings_are_checked():
     with pytest.raises(ConfigError):
-        settings(lk.Config().merged({"disposal": {"targte": 0.3}}))
+        lk.Settings().merged({"disposal": {"targte": 0.3}})
     with pytest.raises(ConfigError):
-        settings(lk.Config().merged({"disposal": {"target": 25}}))        # a percentage, not a fraction
+        lk.Settings().merged({"disposal": {"target": 25}})        # a percentage, not a fraction

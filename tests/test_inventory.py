@@ -11,8 +11,12 @@ import shapely
 from pyproj import Geod, Transformer
 
 import landkit as lk
-from landkit.analyses.inventory import (approved_unsupplied, classify_cause, cohort_label, collective_commercial,
-                                        idle_land, inefficient_land, inventory, settings, subtract_union)
+from landkit.analyses.approved_unsupplied import approved_unsupplied
+from landkit.analyses.collective import collective_commercial
+from landkit.analyses.idle import classify_cause, idle_land
+from landkit.analyses.inefficient import inefficient_land
+from landkit.analyses.inventory import inventory
+from landkit.analyses.stock import cohort_label, subtract_union
 from landkit.errors import ConfigError
 from landkit.standards.area import ellipsoidal_area
 
@@ -505,7 +509,7 @@ def test_datetime_and_numeric_date_columns(tmp_path):
 
 
 def test_cause_classification():
-    s = settings(lk.Config())
+    s = lk.Settings().inventory
     assert classify_cause("政府原因", s) == "政府" and classify_cause("企业原因", s) == "企业"
     assert classify_cause("未按约定交地", s) == "政府" and classify_cause("资金链断裂", s) == "企业"
     assert classify_cause("非企业原因", s) == "政府"
@@ -514,11 +518,11 @@ def test_cause_classification():
 
 
 def test_settings_are_checked():
-    with pytest.raises(ConfigError):
-        settings(lk.Config().merged({"inventory": {"cohort": [2018]}}))      # typo
-    with pytest.raises(ConfigError):
-        settings(lk.Config().merged({"inventory": {"develop_share": "a third"}}))
-    assert settings(lk.Config().merged({"inventory": {"develop_share": "1/2"}}))["develop_share"] == 0.5
+    with pytest.raises(ConfigError, match="cohort"):
+        lk.Settings().merged({"inventory": {"cohort": [2018]}})      # typo
+    with pytest.raises(ConfigError, match="develop_share"):
+        lk.Settings().merged({"inventory": {"develop_share": "a third"}})
+    assert lk.Settings().merged({"inventory": {"develop_share": "1/2"}}).inventory.develop_share == 0.5
 
 
 def test_subtract_union_is_fast_at_county_size():
@@ -546,7 +550,7 @@ def test_subtract_union_is_fast_at_county_size():
 def test_difference_falls_back_to_grid_on_topology_errors(monkeypatch):
     """A GEOS TopologyException in the difference is redone on the 1 mm grid, never raised."""
     from shapely.errors import GEOSException
-    import landkit.analyses.inventory as inv
+    import landkit.analyses.stock as inv
     real = shapely.difference
     calls = []
 

@@ -14,7 +14,7 @@ from landkit.errors import ConfigError
 from landkit.render import basemaps as bm
 from landkit.render.maps import DisplayLayer, county_map, display_layers, inventory_frames, print_svg
 from landkit.render.offline import OfflineError, assert_offline, external_references, inline_assets
-from landkit.run import analyse
+from landkit.pipeline.run import analyse
 
 from conftest import X0, Y0, write_shp
 

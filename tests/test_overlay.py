@@ -7,7 +7,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landkit.overlay import overlay_areas, partition
+from landkit.overlay.engine import overlay_areas, partition
 from landkit.standards.area import ellipsoidal_area
 
 X, Y = 38_560_000.0, 3_365_000.0
@@ -76,7 +76,7 @@ def test_pieces_geometry():
 
 
 def test_topology_exception_falls_back_to_grid(monkeypatch):
-    import landkit.overlay as ov
+    import landkit.overlay.engine as ov
     real = shapely.intersection
     calls = []
 
@@ -177,7 +177,7 @@ def test_partition_keeps_total_area_of_union():
 @PROP
 @given(layers, layers)
 def test_precomputed_b_pairs_give_the_same_answer(a_list, b_list):
-    from landkit.overlay import overlapping_pairs
+    from landkit.overlay.engine import overlapping_pairs
     a = gpd.GeoSeries(a_list, crs=CRS)
     kc = [0.1 * (i % 3) for i in range(len(b_list))]
     r1 = overlay_areas(a, b_list, b_kcxs=kc, sliver_m2=0.0)
@@ -190,8 +190,8 @@ def test_threads_and_chunking_give_identical_figures(monkeypatch):
     """A grid of 900 cells against 400 shifted squares: 1 thread and 4 threads, one chunk and
     many, give bit-identical sums (pairs are summed in one fixed order), with the area kernel
     and with GEOS pieces alike; the two agree."""
-    import landkit.overlay as ov
-    import landkit.pairarea as pa
+    import landkit.overlay.engine as ov
+    import landkit.overlay.pairarea as pa
     a = gpd.GeoSeries([box(i * 10, j * 10, i * 10 + 10, j * 10 + 10) for i in range(30) for j in range(30)], crs=CRS)
     b = [box(i * 15 + 3, j * 15 + 3, i * 15 + 17, j * 15 + 17) for i in range(20) for j in range(20)]
     one = overlay_areas(a, b, threads=1, keep_pieces=True)
@@ -230,7 +230,7 @@ def test_the_same_geometry_object_repeated_in_b_is_safe_in_threads():
 
 
 def test_landkit_threads_sets_the_default(monkeypatch):
-    from landkit.overlay import default_threads
+    from landkit.overlay.engine import default_threads
     monkeypatch.setenv("LANDKIT_THREADS", "3")
     assert default_threads() == 3
     for bad in ("0", "", "x"):
@@ -241,7 +241,7 @@ def test_landkit_threads_sets_the_default(monkeypatch):
 def test_overlapping_pairs_threaded_equals_single(monkeypatch):
     """22,500 squares of 1.5 m on a 1 m pitch (~90k envelope pairs, split over threads): the
     same pairs with 1 and 2 threads; edge-only and corner-only contacts are not overlaps."""
-    from landkit.overlay import overlapping_pairs
+    from landkit.overlay.engine import overlapping_pairs
     g = np.array([box(i, j, i + 1.5, j + 1.5) for i in range(150) for j in range(150)], dtype=object)
     monkeypatch.setenv("LANDKIT_THREADS", "1")
     one = overlapping_pairs(g)

@@ -10,8 +10,8 @@ import shapely.affinity
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import landkit.pairarea as pa
-from landkit.overlay import _polygonal, overlay_areas
+import landkit.overlay.pairarea as pa
+from landkit.overlay.engine import _polygonal, overlay_areas
 from landkit.standards.area import ellipsoidal_area
 
 CRS = "EPSG:4526"                 # CGCS2000 3-degree Gauss-Krüger zone 38 (8-digit eastings)

@@ -41,7 +41,7 @@ def read(name, **kw):
 
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory):
-    from landkit.run import run_county
+    from landkit.pipeline.run import run_county
     out = tmp_path_factory.mktemp("run")
     run_county(SAMPLE, out)
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -173,7 +173,7 @@ def close(a, b, tol=TOL_MU):
 # ----------------------------------------------------------------------------- data
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory):
-    from landkit.run import run_county
+    from landkit.pipeline.run import run_county
     out = tmp_path_factory.mktemp("run_inventory")
     run_county(SAMPLE, out)
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))

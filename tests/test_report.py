@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 import pytest
 
 import landkit as lk
-from landkit.render.export import _clean, write_json
+from landkit.render.export import json_ready, write_json
 from landkit.render.offline import external_references
 from landkit.render.report import build_report, hbar_chart, kpi_cards, mu, pct, vbar_chart
-from landkit.run import analyse
+from landkit.pipeline.run import analyse
 
 from test_maps import PAYLOAD, build_county_dir, fake_inventory
 
@@ -115,7 +115,7 @@ def test_kpis_equal_summary_json(full):
 def test_status_colours_and_actions(full):
     c, r, html, out = full
     s = r["summary"]
-    cards = {cd["title"]: cd for cd in kpi_cards(_clean(s))}
+    cards = {cd["title"]: cd for cd in kpi_cards(json_ready(s))}
     sat = cards["卫片违法占用耕地比例"]
     assert sat["status"] == {"pass": "ok", "over_cap": "warn", "accountability": "bad"}[s["satellite"]["status"]]
     assert cards["批而未供土地处置率"]["status"] == "bad" and cards["闲置土地处置率"]["status"] == "ok"

@@ -18,7 +18,7 @@ import pytest
 import landkit as lk
 from landkit.render.export import write_json
 from landkit.render.report import build_report, pct
-from landkit.run import analyse
+from landkit.pipeline.run import analyse
 
 from test_maps import PAYLOAD, build_county_dir
 from test_report import get, with_inventory
@@ -211,7 +211,7 @@ def test_tile_banner_when_basemap_offline(browser, tmp_path, monkeypatch):
 
 
 def test_sample_county_report(browser, tmp_path, artifacts):
-    from landkit.run import run_county
+    from landkit.pipeline.run import run_county
     c = lk.read_county(SAMPLE)
     res = analyse(c)
     out = tmp_path / "sample"

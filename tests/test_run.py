@@ -293,3 +293,31 @@ def test_results_kept_inside_the_county_folder_are_not_read_back(sample_run, tmp
     assert all("results.gpkg" not in str(s.path) for s in c.sources.values())
     r = run("check", str(d))
     assert r.returncode == 0 and "results.gpkg" not in r.stdout
+
+
+def test_run_year_decides_which_dltb_vintage_is_read(tmp_path):
+    """A folder with DLTB_2023 and DLTB_2024: `landkit run --year 2023` analyses DLTB_2023 (the
+    command line is part of the settings before the folder is read), with the 2023 as-of date."""
+    from conftest import dltb_frame
+    d = tmp_path / "420704_鄂城区"
+    write_shp(dltb_frame(6), d / "DLTB_2023.shp")
+    write_shp(dltb_frame(9), d / "DLTB_2024.shp")
+    for year, n in ((2023, 6), (2024, 9)):
+        r = run("run", str(d), "-o", str(tmp_path / f"out{year}"), "--year", str(year))
+        assert r.returncode == 0, r.stderr
+        s = json.loads((tmp_path / f"out{year}" / "summary.json").read_text(encoding="utf-8"))
+        assert s["county"]["year"] == year and s["county"]["as_of"] == f"{year}-12-31"
+        assert s["county"]["layers"]["dltb"] == n
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_misspelt_setting_is_refused_naming_file_section_and_key(tmp_path, command):
+    from conftest import dltb_frame
+    d = tmp_path / "420704_鄂城区"
+    write_shp(dltb_frame(6), d / "DLTB.shp")
+    (d / "landkit.toml").write_text("[satellite]\ncpa = 0.04\n", encoding="utf-8")
+    args = [command, str(d)] + (["-o", str(tmp_path / "out")] if command == "run" else [])
+    r = run(*args)
+    assert r.returncode == 1
+    assert "[satellite]" in r.stderr and "'cpa'" in r.stderr and "cap" in r.stderr and "landkit.toml" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()

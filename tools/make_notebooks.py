@@ -87,7 +87,7 @@ NOTEBOOKS = {
                  "pd.DataFrame(rows).round(2)"),
         ("md", "## 导出台账 xlsx\n\n`landkit run` 写出完整台账（汇总、批而未供、闲置土地、低效用地、集体经营性建设用地、处置率……），"
                "可直接打印（A4 横向，表头重复）。"),
-        ("code", "import tempfile, pathlib\nfrom landkit.run import run_county\nout = pathlib.Path(tempfile.mkdtemp()) / \"鄂城区结果\"\n"
+        ("code", "import tempfile, pathlib\nfrom landkit.pipeline.run import run_county\nout = pathlib.Path(tempfile.mkdtemp()) / \"鄂城区结果\"\n"
                  "run_county(\"../sample_data/420704_鄂城区\", out)\nsorted(p.name for p in out.iterdir())"),
         ("code", "import openpyxl\nopenpyxl.load_workbook(out / \"ledger.xlsx\").sheetnames"),
     ],
@@ -107,7 +107,7 @@ NOTEBOOKS = {
                "在 dask.distributed 上并行，最后写出汇总（summary.json、汇总.xlsx、index.html）。"
                "命令行：`landkit batch 根目录 -o 输出 --workers 2`；省里已有 dask 集群时加 `--scheduler tcp://主机:8786`。"),
         ("code", "import warnings\nwarnings.filterwarnings(\"ignore\")\nimport tempfile, pathlib, json\nimport pandas as pd\n"
-                 "from landkit.synth import make_county\nfrom landkit.batch import run_batch\n\n"
+                 "from landkit.synth import make_county\nfrom landkit.pipeline.batch import run_batch\n\n"
                  "root = pathlib.Path(tempfile.mkdtemp()) / \"某市\"\n"
                  "for i, (code, name, lon) in enumerate([(\"420702\", \"甲县\", 114.7), (\"420703\", \"乙县\", 114.5), "
                  "(\"420706\", \"丙县\", 115.0)]):\n"

@@ -3,11 +3,11 @@
 
 For year Y the base date is B = 31 Dec of Y−1 and the period is 1 Jan – 31 Dec of Y.
 
-* 批而未供: base = the 批而未供 pieces at B (:func:`landkit.analyses.inventory.approved_unsupplied`
+* 批而未供: base = the 批而未供 pieces at B (:func:`landkit.analyses.approved_unsupplied.approved_unsupplied`
   at B; optionally only approvals of years ``[disposal] approved_from``–``approved_to``).
   Disposed = the part of the base pieces covered by supply with 供地日期 in Y (union, so
   overlapping supply counts once), plus the whole base of approvals withdrawn (撤回日期) in Y.
-* 闲置土地: base = the supply records idle at B (:func:`~landkit.analyses.inventory.idle_land`
+* 闲置土地: base = the supply records idle at B (:func:`~landkit.analyses.idle.idle_land`
   at B). Disposed = those that during Y started (实际动工日期), resumed (复工日期) or carry a
   处置日期 (收回, 置换, ...). Areas are the parcels' ellipsoidal areas.
 
@@ -27,46 +27,14 @@ import numpy as np
 import pandas as pd
 
 from ..dates import parse_dates
-from ..errors import ConfigError
-from ..overlay import overlay_areas
+from ..overlay.engine import overlay_areas
 from ..standards.units import m2_to_mu
-from .inventory import (UNKNOWN_TOWN, _cfg, _first, _town_name, approved_unsupplied, cohort_label, cohort_labels,
-                        idle_land)
-from .inventory import settings as inventory_settings
-
-#: ``[disposal]`` settings and their defaults.
-DEFAULTS: dict = {
-    "target": 0.25,                       # provincial target (e.g. 25 % in a 2023 湖北 plan)
-    "approved_unsupplied_target": None,   # override for 批而未供 (default: target)
-    "idle_target": None,                  # override for 闲置土地 (default: target)
-    "approved_from": None,                # 批而未供 base: approvals of these years only (inclusive) ...
-    "approved_to": None,                  # ... default all approvals on or before B
-    "supplied_from": None,                # 闲置 base: supply of these years only (inclusive)
-    "supplied_to": None,
-}
+from .approved_unsupplied import approved_unsupplied
+from .idle import idle_land
+from ..settings import settings_for
+from .stock import UNKNOWN_TOWN, cohort_label, cohort_labels, first_value, town_label
 
 BLOCK_KEYS = ("base_mu", "disposed_mu", "rate", "target", "shortfall_mu", "met")
-
-
-def settings(config) -> dict:
-    user = dict(config.data.get("disposal") or {})
-    unknown = set(user) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"[disposal] 中有未知配置项：{', '.join(sorted(unknown))}；可用：{', '.join(DEFAULTS)}")
-    s = {**DEFAULTS, **user}
-    try:
-        s["target"] = float(s["target"])
-        for k in ("approved_unsupplied_target", "idle_target"):
-            s[k] = s["target"] if s[k] is None else float(s[k])
-        for k in ("approved_from", "approved_to", "supplied_from", "supplied_to"):
-            s[k] = None if s[k] is None else int(s[k])
-    except (TypeError, ValueError):
-        raise ConfigError("[disposal] target 应为比例（如 0.25），approved_from/approved_to/supplied_from/supplied_to "
-                          "应为年份整数")
-    for k in ("target", "approved_unsupplied_target", "idle_target"):
-        if not 0 <= s[k] <= 1:
-            raise ConfigError(f"[disposal] {k} 应为 0–1 之间的比例（如 0.25 表示 25%），得到 {s[k]!r}")
-    return s
 
 
 def block(base_m2: float | None, disposed_m2: float | None, target: float) -> dict:
@@ -130,9 +98,9 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
     shortfall_mu, met}, idle{same}, by_township[{code, name, approved_unsupplied{...},
     idle{...}}], by_cohort[{cohort, approved_unsupplied{...}, idle{...}}]} (+ ``missing``
     and Chinese ``notes`` when layers are missing)."""
-    cfg = _cfg(county, config)
-    s = settings(cfg)
-    inv = inventory_settings(cfg)
+    cfg = settings_for(county, config)
+    s = cfg.disposal
+    inv = cfg.inventory
     Y, notes = _year(county, year)
     B, E = dt.date(Y - 1, 12, 31), dt.date(Y, 12, 31)
     sliver = cfg.sliver_m2
@@ -146,10 +114,10 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
     if au.summary["available"]:
         f = au.features
         keep = np.ones(len(f), dtype=bool)
-        if s["approved_from"] is not None:
-            keep &= f["approval_year"].to_numpy() >= s["approved_from"]
-        if s["approved_to"] is not None:
-            keep &= f["approval_year"].to_numpy() <= s["approved_to"]
+        if s.approved_from is not None:
+            keep &= f["approval_year"].to_numpy() >= s.approved_from
+        if s.approved_to is not None:
+            keep &= f["approval_year"].to_numpy() <= s.approved_to
         f = f[keep]
         sup = county.supply
         gd, _ = parse_dates(sup["供地日期"].tolist() if "供地日期" in sup.columns else [None] * len(sup))
@@ -188,10 +156,10 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
         f = il.features
         keep = np.ones(len(f), dtype=bool)
         sy = f["supply_year"].astype("float64").to_numpy()
-        if s["supplied_from"] is not None:
-            keep &= np.nan_to_num(sy, nan=-1) >= s["supplied_from"]
-        if s["supplied_to"] is not None:
-            keep &= np.nan_to_num(sy, nan=1e9) <= s["supplied_to"]
+        if s.supplied_from is not None:
+            keep &= np.nan_to_num(sy, nan=-1) >= s.supplied_from
+        if s.supplied_to is not None:
+            keep &= np.nan_to_num(sy, nan=1e9) <= s.supplied_to
         f = f[keep]
         started = _ts_in(f["实际动工日期"], B, E)
         resumed = _ts_in(f["复工日期"], B, E)
@@ -212,7 +180,7 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
                   "idle_since", "cause", "township", "township_name", "village", "village_name",
                   "实际动工日期", "复工日期", "处置日期", "处置方式"):
             idle_rows[c] = f[c].to_numpy()
-        idle_rows["cohort"] = [cohort_label(None if pd.isna(y) else int(y), inv["cohorts"])
+        idle_rows["cohort"] = [cohort_label(None if pd.isna(y) else int(y), inv.cohorts)
                                for y in f["supply_year"].tolist()]
         idle_rows["area_m2"] = f["area_m2"].to_numpy(dtype="float64")
         idle_rows["disposed"] = disposed
@@ -225,7 +193,7 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
         notes += [x.replace("无法认定闲置土地", "无法计算闲置土地处置率") for x in il.summary.get("notes", [])
                   if x not in notes]
 
-    ta, ti = s["approved_unsupplied_target"], s["idle_target"]
+    ta, ti = s.approved_unsupplied_target, s.idle_target
 
     def blk_au(sub):
         if au_rows is None:
@@ -243,15 +211,15 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
             continue
         for code, grp in rows.groupby(rows["township"].fillna(UNKNOWN_TOWN), sort=True):
             t = towns.setdefault(code, {"name": None})
-            t["name"] = t["name"] or _first(grp["township_name"])
+            t["name"] = t["name"] or first_value(grp["township_name"])
             t[key] = grp
     by_t = []
     for code in sorted(towns, key=lambda c: (c == UNKNOWN_TOWN, c)):
         t = towns[code]
-        by_t.append({"code": code, "name": _town_name(code, t["name"]),
+        by_t.append({"code": code, "name": town_label(code, t["name"]),
                      "approved_unsupplied": blk_au(t.get("au", au_rows.iloc[0:0] if au_rows is not None else None)),
                      "idle": blk_idle(t.get("idle", idle_rows.iloc[0:0] if idle_rows is not None else None))})
-    labels = cohort_labels(inv["cohorts"])
+    labels = cohort_labels(inv.cohorts)
     seen = set()
     for rows in (au_rows, idle_rows):
         if rows is not None:

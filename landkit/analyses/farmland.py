@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.fields import ID_FIELDS
-from ..overlay import overlay_areas
+from ..overlay.engine import overlay_areas
 from ..standards.area import ellipsoidal_area
 from ..standards.codes import CULTIVATED
 from ..standards.units import m2_to_mu

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..config import Config
-from ..overlay import overlay_areas
+from ..settings import Settings
+from ..overlay.engine import overlay_areas
 from ..standards.codes import AGRI, CONSTRUCTION, UNUSED, class_sets, is_valid_unit_code
 
 
@@ -33,7 +33,7 @@ def township_names(county) -> tuple[dict, dict]:
     return towns, villages
 
 
-def locate(geoms: np.ndarray, county, cfg: Config, sliver_m2: float) -> pd.DataFrame:
+def locate(geoms: np.ndarray, county, cfg: Settings, sliver_m2: float) -> pd.DataFrame:
     """Where each geometry lies: the township (9-digit code) and village (12 digits) holding
     most of it by the DLTB ZLDWDM (else the townships layer), their names, and its area by
     三大类 in the DLTB (computed ellipsoidal areas of the pieces, m²)."""
@@ -52,7 +52,7 @@ def locate(geoms: np.ndarray, county, cfg: Config, sliver_m2: float) -> pd.DataF
             ia = ok[p["ia"].to_numpy()]
             ib = p["ib"].to_numpy()
             area = p["area_m2"].to_numpy()
-            sets = class_sets(**cfg.classes)
+            sets = class_sets(**cfg.classes.as_dict())
             big = {c: k for k, codes in sets.items() for c in codes}
             dl = d["DLBM"].to_numpy(dtype=object)[ib]
             kind = np.array([big.get(x) for x in dl], dtype=object)

@@ -14,84 +14,24 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..overlay import overlay_areas
+from ..io.fields import ID_FIELDS, feature_ids
+from ..overlay.engine import overlay_areas
 from ..standards.codes import CULTIVATED, is_valid_unit_code
+from ..settings import settings_for
 from ..standards.units import m2_to_mu
-
-LEGAL, ILLEGAL, OTHER, PSEUDO = "legal", "illegal", "other", "pseudo"
-CLASS_NAMES = {LEGAL: "合法", ILLEGAL: "违法", OTHER: "其他", PSEUDO: "伪变化"}
-
-#: default judgement → class (config [satellite.judgement] adds or overrides values)
-DEFAULT_JUDGEMENT = {
-    "合法": LEGAL, "合法用地": LEGAL, "用地审批(批文)": LEGAL, "用地审批": LEGAL, "批文": LEGAL,
-    "土地供应": LEGAL, "登记发证": LEGAL, "不动产登记": LEGAL, "临时用地": LEGAL,
-    "违法": ILLEGAL, "非农违法": ILLEGAL, "违法用地": ILLEGAL,
-    "设施农用地": OTHER, "农村道路": OTHER, "其他": OTHER,
-    "伪变化": PSEUDO, "实地伪变化": PSEUDO,
-}
-
-DEFAULTS = {"cap": 0.05, "accountability_threshold": 0.15, "farmland_mode": "net",
-            "rectified_values": ["已整改"], "judgement": {}}
+from ..standards.vocabulary import (CLASS_NAMES, DEFAULT_JUDGEMENT, ILLEGAL, LEGAL, OTHER, PSEUDO,  # noqa: F401
+                                   classify_judgements, normalise_judgement, status_of)
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
-
-
-def settings(config) -> dict:
-    s = dict(DEFAULTS)
-    s.update(config.data.get("satellite") or {})
-    if s["farmland_mode"] not in ("net", "gross"):
-        raise InputError(f"[satellite] farmland_mode 应为 net（扣除田坎）或 gross（毛面积），得到 {s['farmland_mode']!r}")
-    return s
-
-
-def _norm_judgement(v) -> str:
-    s = "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
-    return s.replace("（", "(").replace("）", ")").replace(" ", "")
 
 
 def _feature_names(p: pd.DataFrame, rows) -> str | None:
     """'监测编号 A、B 等（共 7 个）' for those rows of the patch layer (ids as in QA findings)."""
     if rows is None or not len(rows):
         return None
-    from ..io.fields import ID_FIELDS
-    from ..qa import _ids
-    ids = _ids(p, p.index.isin(rows), "patches")
+    ids = feature_ids(p, p.index.isin(rows), "patches")
     label = f"{ID_FIELDS['patches']} " if ID_FIELDS["patches"] in p.columns else ""
     return label + "、".join(ids[:5]) + (f" 等（共 {len(ids)} 个）" if len(ids) > 5 else "")
-
-
-def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Series:
-    """Map 判定类型/核实认定意见 values to legal/illegal/other/pseudo.
-
-    Raises InputError listing the values it does not know (add them in landkit.toml
-    ``[satellite.judgement]``, e.g. ``"合法(补办)" = "legal"``).
-    """
-    table = {_norm_judgement(k): v for k, v in DEFAULT_JUDGEMENT.items()}
-    for k, v in (extra or {}).items():
-        if v not in CLASS_NAMES:
-            raise InputError(f"[satellite.judgement] 中 {k!r} 的类别 {v!r} 无效，应为 legal/illegal/other/pseudo")
-        table[_norm_judgement(k)] = v
-
-    def one(v):
-        s = _norm_judgement(v)
-        if s in table:
-            return table[s]
-        if s.startswith("合法"):
-            return LEGAL
-        if s.startswith("违法") or s.startswith("非农违法"):
-            return ILLEGAL
-        return None
-    raw = values.tolist()
-    cls = pd.Series([one(v) for v in raw], index=values.index, dtype=object)
-    unknown = sorted({_norm_judgement(v) or "（空）" for v, c in zip(raw, cls) if c is None})
-    if unknown:
-        rows = cls.index[cls.isna()]
-        err = InputError(f"卫片图斑的判定类型有无法识别的值：{'、'.join(unknown[:30])}。"
-                         "请在 landkit.toml 的 [satellite.judgement] 中指定其类别（legal/illegal/other/pseudo）",
-                         field="判定类型", feature="、".join(map(str, rows[:5])) + (" 等" if len(rows) > 5 else ""))
-        err.rows = rows
-        raise err
-    return cls
 
 
 def parse_quarter(q, date=None) -> int | None:
@@ -108,16 +48,6 @@ def parse_quarter(q, date=None) -> int | None:
         if d is not None:
             return (d.month - 1) // 3 + 1
     return None
-
-
-def status_of(ratio, cap: float, line: float) -> str:
-    if ratio is None:
-        return "no_data"
-    if ratio >= line:
-        return "accountability"
-    if ratio > cap:
-        return "over_cap"
-    return "pass"
 
 
 @dataclass
@@ -151,9 +81,9 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     net of 田坎 (× (1 − KCXS)) by default or gross (``[satellite] farmland_mode``); its
     永久基本农田 area is its overlap with YJJBNT (union). All areas CGCS2000 ellipsoidal.
     """
-    cfg = config if config is not None else county.config
-    s = settings(cfg)
-    cap, line = float(s["cap"]), float(s["accountability_threshold"])
+    cfg = settings_for(county, config)
+    s = cfg.satellite
+    cap, line = s.cap, s.accountability_threshold
     p = county.patches
     if p is None:
         raise InputError("该县没有卫片图斑图层，无法计算卫片违法占用耕地比例", file=county.path)
@@ -167,7 +97,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
                          field="DLBM")
     src = county.sources.get("patches")
     try:
-        cls = classify_judgements(p["判定类型"], s.get("judgement"))
+        cls = classify_judgements(p["判定类型"], s.judgement)
     except InputError as e:
         raise InputError(e.message, file=src.path if src else None, layer=src.layer if src else None,
                          field="判定类型", feature=_feature_names(p, getattr(e, "rows", None)))
@@ -177,7 +107,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     r_gd = overlay_areas(p.geometry, gd.geometry, b_ids=gd.index.to_numpy(), b_kcxs=kcxs, sliver_m2=sliver,
                          assume_valid=True,
                          a_area_m2=area, keep_pieces=True, union=False)
-    net = s["farmland_mode"] == "net"
+    net = s.farmland_mode == "net"
     pieces = r_gd.pieces
     pieces["used_m2"] = pieces["net_m2"] if net else pieces["area_m2"]
     # township of each 耕地 piece: the DLTB feature's ZLDWDM[:9], else the township layer
@@ -201,7 +131,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     else:
         yj_m2 = np.full(len(p), np.nan)
 
-    rect_vals = {str(v).strip() for v in s["rectified_values"]}
+    rect_vals = {str(v).strip() for v in s.rectified_values}
     zg = p["整改状态"].astype("string").str.strip() if "整改状态" in p.columns else pd.Series(pd.NA, index=p.index)
     rectified = (cls == ILLEGAL) & zg.isin(rect_vals).fillna(False).to_numpy()
     q_raw = p["季度"] if "季度" in p.columns else pd.Series([None] * len(p), index=p.index)
@@ -311,7 +241,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         "deducted_status": status_of((Id / Dd) if Dd > 0 else None, cap, line),
         "basis": ("违法占用耕地面积 ÷ 新增建设用地占用耕地总面积（合法+违法图斑；"
                   + ("耕地按扣除田坎后的净面积" if net else "耕地按毛面积（不扣田坎）") + "）"),
-        "farmland_mode": s["farmland_mode"],
+        "farmland_mode": s.farmland_mode,
         "illegal_yjjbnt_mu": float(m2_to_mu(np.nansum(yj_m2[illegal]))) if yj is not None else None,
         "rectify_to_cap_mu": need,
         "rectify_patches": [{"id": str(out["监测编号"].iloc[i]), "farmland_mu": float(m2_to_mu(fu[i])),

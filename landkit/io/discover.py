@@ -106,13 +106,13 @@ def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
             ext = p.suffix.lower()
             if p.is_dir():
                 if ext == ".gdb":
-                    _add_multi(p, cands, problems, pyogrio)
+                    add_container_layers(p, cands, problems, pyogrio)
                 elif not is_landkit_output(p):   # results written inside the county folder are not input
                     stack.append(p)
             elif ext == ".shp":
                 cands.append(Candidate(p, None, p.stem, None))
             elif ext in (".gpkg",):
-                _add_multi(p, cands, problems, pyogrio)
+                add_container_layers(p, cands, problems, pyogrio)
             elif ext in (".geojson", ".json") and p.name != "summary.json":
                 cands.append(Candidate(p, None, p.stem, None))
             elif ext in RASTER_EXTS:
@@ -120,7 +120,7 @@ def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
     return cands, rasters, problems
 
 
-def _add_multi(p: Path, cands, problems, pyogrio) -> None:
+def add_container_layers(p: Path, cands, problems, pyogrio) -> None:
     import warnings
     try:
         with warnings.catch_warnings():

@@ -161,7 +161,7 @@ def detect_shapefile_encoding(shp: Path | str, override: str | None = None) -> E
     ``override`` (from landkit.toml [encoding]) wins over everything.
     """
     shp = Path(shp)
-    dbf = _sibling(shp, ".dbf")
+    dbf = sibling_file(shp, ".dbf")
     if override:
         try:
             codecs.lookup(override)
@@ -176,7 +176,7 @@ def detect_shapefile_encoding(shp: Path | str, override: str | None = None) -> E
     if sniffed == "ASCII" and not all(b < 0x80 for b in names):
         sniffed = "UTF-8" if _decode_names(names, "utf-8") else \
             ("GB18030" if _decode_names(names, "gb18030") else None)
-    cpg = _sibling(shp, ".cpg")
+    cpg = sibling_file(shp, ".cpg")
     cpg_enc = None
     if cpg is not None:
         text = cpg.read_bytes().decode("ascii", errors="ignore").strip()
@@ -210,7 +210,7 @@ def detect_shapefile_encoding(shp: Path | str, override: str | None = None) -> E
     return EncodingDecision(sniffed, "bytes", f"无 .cpg，按属性表内容判定为 {label}")
 
 
-def _sibling(shp: Path, ext: str) -> Path | None:
+def sibling_file(shp: Path, ext: str) -> Path | None:
     """The sidecar file with extension ``ext`` in any letter case."""
     for cand in (shp.with_suffix(ext), shp.with_suffix(ext.upper())):
         if cand.is_file():

@@ -11,7 +11,9 @@ bureaus' own exports do.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -205,3 +207,15 @@ def match_fields(columns, role: str, user_map: dict | None = None) -> tuple[dict
 
 def missing_required(mapped_std: set, role: str) -> list[FieldSpec]:
     return [s for s in SCHEMAS.get(role, []) if s.required and s.name not in mapped_std]
+
+
+def feature_ids(gdf, mask, role) -> list:
+    """The ids of the features where ``mask`` holds, as QA findings list them: the layer's id field
+    (:data:`ID_FIELDS`, e.g. 监测编号) or ``FID n`` where it is empty."""
+    idf = ID_FIELDS.get(role)
+    sub = gdf.loc[np.asarray(mask)]
+    if idf and idf in sub.columns:
+        lab = sub[idf].astype("string")
+        fid = "FID " + sub["lk_fid"].astype(str)
+        return lab.where(lab.notna() & (lab.str.strip() != ""), fid).tolist()
+    return ("FID " + sub["lk_fid"].astype(str)).tolist()

@@ -112,3 +112,13 @@ def clean_polygons(geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.n
     keep &= ~nowempty
     pos = np.flatnonzero(keep)
     return pos, out[pos], rep
+
+
+def valid_polygons(g: np.ndarray) -> np.ndarray:
+    """Invalid polygons made valid by :func:`repair` (polygonal part kept); ``g`` itself, not a
+    copy, when all are valid or missing. Layers read by landkit are already valid."""
+    bad = ~shapely.is_valid(g) & ~shapely.is_missing(g)
+    if bad.any():
+        g = g.copy()
+        g[bad] = repair(g[bad])
+    return g

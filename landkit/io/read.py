@@ -15,10 +15,11 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
+from ..settings import load_settings
 from ..errors import InputError
-from ..qa import Finding
+from ..findings import Finding
 from .crs import CRSDecision, check_coordinates_fit, crs_from_coordinates, crs_from_prj_text
-from .encoding import EncodingDecision, _sibling, detect_shapefile_encoding, fast_codec, recode_latin1
+from .encoding import EncodingDecision, sibling_file, detect_shapefile_encoding, fast_codec, recode_latin1
 from .fields import ID_FIELDS, ROLE_NAMES, SCHEMAS, match_fields, missing_required
 from .geometry import clean_polygons
 
@@ -70,10 +71,10 @@ def _check_shapefile_parts(path: Path) -> None:
     if path.stat().st_size < 100:
         raise InputError("shapefile 主文件 .shp 为空或已损坏（小于 100 字节的文件头）", file=path)
     for ext, what in ((".shx", "索引文件 .shx"), (".dbf", "属性表文件 .dbf")):
-        if _sibling(path, ext) is None:
+        if sibling_file(path, ext) is None:
             raise InputError(f"缺少{what}（shapefile 需要 .shp、.shx、.dbf 三个文件同名放在一起）", file=path)
     import struct
-    dbf = _sibling(path, ".dbf")
+    dbf = sibling_file(path, ".dbf")
     with open(dbf, "rb") as fh:
         head = fh.read(12)
     if len(head) < 12:
@@ -83,7 +84,7 @@ def _check_shapefile_parts(path: Path) -> None:
     if dbf.stat().st_size < need:
         raise InputError(f"属性表文件 .dbf 不完整：文件头记录 {nrec:,} 条记录，应有 {need:,} 字节，实际只有 "
                          f"{dbf.stat().st_size:,} 字节（文件被截断或未拷贝完整），请重新拷贝数据", file=dbf)
-    for f, what in ((path, "主文件 .shp"), (_sibling(path, ".shx"), "索引文件 .shx")):
+    for f, what in ((path, "主文件 .shp"), (sibling_file(path, ".shx"), "索引文件 .shx")):
         with open(f, "rb") as fh:
             head = fh.read(100)
         if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
@@ -97,7 +98,7 @@ def _check_shapefile_parts(path: Path) -> None:
 
 def _decide_crs(path: Path, layer: str | None, raw_crs, bounds, hint_lon, hint_crs) -> CRSDecision:
     is_shp = path.suffix.lower() == ".shp"
-    prj = _sibling(path, ".prj") if is_shp else None
+    prj = sibling_file(path, ".prj") if is_shp else None
     decision = None
     if prj is not None:
         text = prj.read_bytes().decode("utf-8", errors="replace").strip()
@@ -250,14 +251,14 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     if len(df) == 0:
         raise InputError(f"{rname}图层为空（没有任何要素）", file=path, layer=layer)
     if ext == ".shp":
-        nrec = _dbf_record_count(_sibling(path, ".dbf"))
+        nrec = _dbf_record_count(sibling_file(path, ".dbf"))
         if nrec is not None and nrec != len(df):
             raise InputError(f"shapefile 的几何与属性记录数不一致（属性表 {nrec:,} 条，读出 {len(df):,} 个要素），"
                              "文件可能已损坏", file=path, layer=layer)
 
     df = df.reset_index(names="lk_fid")
     # fields
-    user_map = ((config.data.get("fields") or {}).get(role) if config is not None else None) or {}
+    user_map = config.fields_for(role) if config is not None else {}
     try:
         mapping, notes = match_fields(df.columns, role, user_map) if role else ({}, [])
     except KeyError as e:
@@ -288,7 +289,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     geom = df.geometry.values
     bounds = _finite_bounds(geom)
     crsd = _decide_crs(path, layer, info.get("crs"), bounds,
-                       config.county.get("longitude") if config is not None else None, hint_crs)
+                       config.county.longitude if config is not None else None, hint_crs)
     if crsd.warn:
         findings.append(Finding("warning", "crs_guessed", crsd.detail, layer=role, file=str(path)))
     else:
@@ -324,14 +325,14 @@ def _repair_cut_names(path: Path, encoding: str, findings: list, role) -> Path:
     import shutil
     import tempfile
     from .encoding import cut_field_names
-    dbf = _sibling(path, ".dbf")
+    dbf = sibling_file(path, ".dbf")
     fixes = cut_field_names(dbf, encoding)
     if not fixes:
         return path
     tmp = Path(tempfile.mkdtemp(prefix="landkit_"))
     stem = tmp / "layer"
     for ext in (".shp", ".shx", ".prj"):
-        src = _sibling(path, ext)
+        src = sibling_file(path, ext)
         if src is not None:
             try:
                 (stem.with_suffix(ext)).symlink_to(src.resolve())
@@ -412,14 +413,13 @@ def read_layer(path, layer=None, role=None, config=None) -> gpd.GeoDataFrame:
     layer : layer name inside a GeoPackage/FileGDB (optional when there is only one)
     role : one of dltb, yjjbnt, patches, approvals, supply, parcels, townships, stbhhx,
         czkfbj — standardises field names and checks required fields
-    config : a :class:`landkit.config.Config`, dict or TOML path (field maps, encodings)
+    config : a :class:`landkit.settings.Settings`, dict or TOML path (field maps, encodings)
 
     Returns a GeoDataFrame in the layer's own CRS (geographic input stays EPSG:4490);
     what was decided is in ``gdf.attrs["landkit"]``.
     """
-    from ..config import load_config
-    cfg = load_config(None, config)
-    enc_over = (cfg.data.get("encoding") or {}).get(Path(path).name)
+    cfg = load_settings(None, config)
+    enc_over = cfg.encoding.get(Path(path).name)
     gdf, src, findings = load_layer(path, layer, role, config=cfg, encoding_override=enc_over)
     gdf.attrs["landkit"] = {"source": str(src.path), "layer": src.layer,
                             "encoding": str(src.encoding) if src.encoding else None,

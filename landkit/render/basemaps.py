@@ -83,7 +83,7 @@ def tianditu_token(config=None, token: str | None = None) -> str | None:
     if token:
         return token
     if config is not None:
-        t = config.get("report", "tianditu_token")
+        t = config.report.tianditu_token
         if t:
             return str(t)
     return os.environ.get("TIANDITU_TOKEN") or None
@@ -98,7 +98,7 @@ def tile_layers(names, *, config=None, token: str | None = None) -> list[dict]:
             if not tk:
                 raise ConfigError("使用天地图底图需要天地图密钥：请在 landkit.toml 的 [report] 中设置 tianditu_token，"
                                   "或设置环境变量 TIANDITU_TOKEN")
-            tmpl = (config.get("report", "tianditu_url") if config is not None else None) or TIANDITU_URL
+            tmpl = (config.report.tianditu_url if config is not None else None) or TIANDITU_URL
             for i, (layer, label) in enumerate(TIANDITU[n]):
                 url = (tmpl.replace("{layer}", layer).replace("{tk}", tk))
                 out.append(dict(tiles=url, attr="&copy; 天地图 国家地理信息公共服务平台", name=label,
@@ -145,7 +145,6 @@ class ImageLayer:
 
 def encode_image(arr: np.ndarray, *, colormap: dict | None = None, fmt: str = "PNG") -> bytes:
     """Encode a (bands, rows, cols) uint8 array (1 band + colormap, 3 = RGB, 4 = RGBA) with GDAL."""
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning
     from rasterio.io import MemoryFile
     if arr.ndim == 2:

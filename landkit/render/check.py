@@ -6,7 +6,8 @@ from collections import defaultdict
 from rich.markup import escape
 
 from ..io.fields import ROLE_NAMES
-from ..qa import LEVEL_NAMES
+from ..findings import LEVEL_NAMES
+from ..standards.vocabulary import RATIO_STATUS
 
 
 def check_dict(county) -> dict:
@@ -77,7 +78,7 @@ def print_check(county, console) -> None:
         console.print(f"\n[bold red]结论：数据不能使用，请先处理上面的错误[/bold red]（{ne} 个错误，{nw} 个警告）")
 
 
-STATUS_NAMES = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
+STATUS_NAMES = RATIO_STATUS
 
 
 def print_run_summary(summary: dict, out_dir, console, total_seconds: float | None = None) -> None:

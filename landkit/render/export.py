@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import math
 from pathlib import Path
 
@@ -9,13 +10,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 
-def _clean(o):
+
+def json_ready(o):
     """JSON-ready: numpy scalars → Python, NaN → None, dates → ISO strings."""
     if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
+        return {str(k): json_ready(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
+        return [json_ready(v) for v in o]
     if isinstance(o, np.generic):
         o = o.item()
     if isinstance(o, float):
@@ -28,7 +31,7 @@ def _clean(o):
 
 
 def write_json(summary: dict, path: Path) -> None:
-    Path(path).write_text(json.dumps(_clean(summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    Path(path).write_text(json.dumps(json_ready(summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
@@ -48,3 +51,14 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
             elif df[c].dtype == bool:
                 df[c] = df[c].astype("int32")
         df.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+
+
+def staging_folder(out_dir: Path) -> Path:
+    """A fresh hidden folder inside ``out_dir`` where outputs are written before they are moved
+    into place together (so a failed run leaves no half-written file). InputError if unwritable."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".landkit-", dir=out_dir))
+    except OSError as e:
+        raise InputError(f"输出文件夹无法写入（{e.strerror or e}）", file=out_dir)
+    return tmp

@@ -1,7 +1,7 @@
 """Interactive county maps (folium/Leaflet), for Jupyter and for the report.
 
     >>> import landkit as lk
-    >>> from landkit.run import analyse
+    >>> from landkit.pipeline.run import analyse
     >>> county = lk.read_county("sample_data/420704_鄂城区")
     >>> m = county_map(county, analyse(county))          # shows inline in Jupyter
     >>> m.save("map.html")                                # one self-contained, offline file
@@ -29,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from folium.template import Template
 from markupsafe import escape
 
@@ -37,10 +37,11 @@ from ..standards.units import round_half_up
 from . import basemaps as bm
 from .offline import LEAFLET_CSS_URL, LEAFLET_JS_URL, iframe_html, render_offline
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
+from ..standards.vocabulary import RATIO_STATUS
 
 # ------------------------------------------------------------------ colours (bureau conventions)
 STATUS_COLORS = {"pass": "#2e7d32", "over_cap": "#ef6c00", "accountability": "#c62828", "no_data": "#9e9e9e"}
-STATUS_NAMES = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
+STATUS_NAMES = RATIO_STATUS
 
 PATCH_STYLES = {   # 卫片图斑 by judgement class
     "illegal": {"color": "#b71c1c", "weight": 2.5, "opacity": 1, "fillColor": "#e53935", "fillOpacity": 0.55},
@@ -489,8 +490,8 @@ def _patch_layers(county, results, names, opts) -> list[DisplayLayer]:
     elif county.patches is not None:
         p = county.patches
         try:
-            from ..analyses.satellite import classify_judgements, settings
-            cls = classify_judgements(p["判定类型"], settings(county.config).get("judgement")).tolist()
+            from ..standards.vocabulary import classify_judgements
+            cls = classify_judgements(p["判定类型"], county.config.satellite.judgement).tolist()
         except Exception:
             cls = ["unjudged"] * len(p)
     else:
@@ -501,7 +502,7 @@ def _patch_layers(county, results, names, opts) -> list[DisplayLayer]:
               "占用永久基本农田", "季度", "项目名称", "用地单位", "后时相"]
     area = _col(p, "area_mu") if "area_mu" in p.columns else _area_mu_col(p)
     ids = _col(p, "监测编号") if "监测编号" in p.columns else [f"FID {i}" for i in _col(p, "lk_fid")]
-    from ..analyses.satellite import CLASS_NAMES
+    from ..standards.vocabulary import CLASS_NAMES
     rows = list(zip(ids, cls, _col(p, "判定类型"), _col(p, "违法类型"), _col(p, "整改状态"), _col(p, "township"),
                     area, _col(p, "farmland_used_mu"), _col(p, "yjjbnt_mu"), _col(p, "quarter"), _col(p, "项目名称"),
                     _col(p, "用地单位"), _col(p, "后时相")))
@@ -807,7 +808,7 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
     Parameters
     ----------
     county : a :class:`landkit.County`
-    analysis : the dict returned by :func:`landkit.run.analyse` (``{"summary", "results"}``);
+    analysis : the dict returned by :func:`landkit.pipeline.run.analyse` (``{"summary", "results"}``);
         without it the county's own layers are drawn (卫片 patches by their 判定类型)
     basemap : None/"none" (default: no tiles, neutral background), "tianditu_vec", "tianditu_img",
         "osm", "gaode_vec"/"gaode_img" (data shifted into GCJ-02 for display), "imagery" (the
@@ -836,7 +837,7 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
     for t in tiles:
         folium.TileLayer(**t).add_to(m)
     if "imagery" in names:
-        path = imagery or getattr(county, "imagery", None) or (config.get("report", "imagery") if config else None)
+        path = imagery or getattr(county, "imagery", None) or (config.report.imagery if config else None)
         if not path:
             from ..errors import ConfigError
             raise ConfigError("选择了影像底图，但该县没有影像（GeoTIFF）：请在 landkit.toml 的 [report] 中设置 imagery")

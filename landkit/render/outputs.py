@@ -5,10 +5,10 @@ import geopandas as gpd
 import pandas as pd
 
 from ..io.fields import ROLE_NAMES
-from ..standards.units import m2_to_mu
 from .ledger import Col, add_kv_sheet, add_sheet, new_workbook
+from ..standards.vocabulary import RATIO_STATUS
 
-STATUS_NAMES = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
+STATUS_NAMES = RATIO_STATUS
 
 
 def _pct(x):

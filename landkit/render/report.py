@@ -29,10 +29,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from .. import __version__
+from ..version import __version__
 from ..standards.units import round_half_up
+from ..standards.vocabulary import CATEGORY_NAMES
 from . import basemaps as bm
 from .maps import STATUS_NAMES, county_map, inventory_frames, legend_items, print_svg
+from .export import json_ready
 from .offline import assert_offline, inline_assets, jquery_uses
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
 
@@ -41,19 +43,12 @@ MAX_BYTES = 10 * 1024 * 1024
 MISSING = "未提供数据"
 
 STATUS_CLASS = {"pass": "ok", "over_cap": "warn", "accountability": "bad", "no_data": "none"}
-CATEGORY_NAMES = {"approved_unsupplied": "批而未供", "idle": "闲置土地", "inefficient": "低效用地",
-                  "collective_commercial": "集体经营性建设用地"}
 #: the layers checked against 永久基本农田, with their Chinese names
 ROLE_NAMES = {k: LAYER_NAMES[k] for k in ("approvals", "supply", "parcels", "patches")}
 LEVEL_NAMES = {"error": "错误", "warning": "警告", "info": "说明"}
 
 
 # ------------------------------------------------------------------ values and formats
-def _clean(o):
-    from .export import _clean as c
-    return c(o)
-
-
 def _get(d, path: str):
     cur = d
     for k in path.split("."):
@@ -350,7 +345,7 @@ def _frame_rows(gdf, columns, n=15, sort=None):
     return out
 
 
-def _when(iso) -> str:
+def when_label(iso) -> str:
     """An ISO timestamp as a reader writes it: 2026-11-22 10:57（UTC+08:00）."""
     import datetime as dt
     try:
@@ -422,7 +417,7 @@ def _env() -> Environment:
     env.filters.update(mu=mu, pct=pct, count=count, text=text)
     env.globals.update(MISSING=MISSING, STATUS_NAMES=STATUS_NAMES, STATUS_CLASS=STATUS_CLASS,
                        LEVEL_NAMES=LEVEL_NAMES, CATEGORY_NAMES=CATEGORY_NAMES, ROLE_NAMES=ROLE_NAMES, LAYER_NAMES=LAYER_NAMES,
-                       json_value=lambda v: json.dumps(_clean(v), ensure_ascii=False))
+                       json_value=lambda v: json.dumps(json_ready(v), ensure_ascii=False))
     return env
 
 
@@ -447,7 +442,7 @@ def _map_parts(m) -> dict:
 
 
 def _context(county, analysis, m) -> dict:
-    summary = _clean(analysis.get("summary") or {})
+    summary = json_ready(analysis.get("summary") or {})
     results = analysis.get("results") or {}
     c = summary.get("county") or {}
     name = text(c.get("name") or getattr(county, "name", "") or "")
@@ -508,7 +503,7 @@ def _context(county, analysis, m) -> dict:
         "summary": summary, "county": c, "name": name, "adcode": text(c.get("adcode") or getattr(county, "adcode", "")),
         "year": c.get("year") if c.get("year") is not None else getattr(county, "year", None),
         "as_of": text(c.get("as_of") or getattr(county, "as_of", "") or ""),
-        "generated_at": _when(summary.get("generated_at")), "version": summary.get("landkit_version", __version__),
+        "generated_at": when_label(summary.get("generated_at")), "version": summary.get("landkit_version", __version__),
         "schema_version": summary.get("schema_version"),
         "cards": kpi_cards(summary), "sat": sat, "inv": inv, "disp": disp, "disp_towns": disp_towns, "fo": fo,
         "fo_rows": fo_rows, "names": names, "charts": charts, "qa": qa, "findings": findings,
@@ -534,30 +529,27 @@ def render_report(county, analysis, *, basemap=None, map_options: dict | None = 
     return html, m.lk_stats
 
 
-def build_report(county, analysis=None, path=None, *, basemap=None, map_options: dict | None = None,
+def build_report(county, analysis, path=None, *, basemap=None, map_options: dict | None = None,
                  max_bytes: int = MAX_BYTES) -> str:
     """Build the county report; write it to ``path`` (atomically) if given; return the HTML.
 
     Parameters
     ----------
     county : a :class:`landkit.County`
-    analysis : the dict from :func:`landkit.run.analyse` (computed here if None)
+    analysis : the analysis of the county, as :func:`landkit.analyse` returns it
     path : where to write ``report.html``
     basemap : None (default: config ``[report] basemap``, else no tiles: the report opens with
         no network request), or a name accepted by :func:`landkit.render.maps.county_map`
     map_options : extra keyword arguments for :func:`~landkit.render.maps.county_map`
     max_bytes : size budget (10 MB); a larger report is rebuilt with lighter map layers
     """
-    if analysis is None:
-        from ..run import analyse
-        analysis = analyse(county)
     config = getattr(county, "config", None)
     if basemap is None and config is not None:
-        basemap = config.get("report", "basemap")
+        basemap = config.report.basemap
     opts = dict(map_options or {})
     # The full 地类图斑 picture is optional context (off by default in the map); drawing it for a
     # 150k-polygon county costs ~5 s, so reports include it up to [report] dltb_max_features.
-    dltb_max = int((config.get("report", "dltb_max_features", 50_000) if config is not None else 50_000))
+    dltb_max = config.report.dltb_max_features if config is not None else 50_000
     if getattr(county, "dltb", None) is not None and len(county.dltb) > dltb_max:
         opts.setdefault("dltb", False)
     html, _ = render_report(county, analysis, basemap=basemap, map_options=opts)

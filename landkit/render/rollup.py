@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .ledger import Col, add_kv_sheet, add_sheet, new_workbook
+from .report import when_label
 
 STATUS_NAMES = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
 RUN_STATUS = {"ok": "完成", "skipped": "沿用上次结果", "failed": "失败"}
@@ -78,11 +79,6 @@ def headline(summary: dict) -> dict:
     h["qa_error_count"] = qa.get("error_count")
     h["qa_warning_count"] = qa.get("warning_count")
     return h
-
-
-def _when(iso) -> str:
-    from .report import _when as when
-    return when(iso)
 
 
 def _pct(x) -> str:
@@ -156,7 +152,7 @@ def _atomic_write(path: Path, write) -> None:
 def write_rollup(batch: dict, out_dir, outlines: dict | None = None) -> dict[str, Path]:
     """Write ``summary.json``, ``汇总.xlsx`` and ``index.html`` into ``out_dir`` (each atomically).
 
-    ``batch`` is :meth:`landkit.batch.BatchResult.to_dict`; ``outlines`` maps a county's output
+    ``batch`` is :meth:`landkit.pipeline.batch.BatchResult.to_dict`; ``outlines`` maps a county's output
     folder name to its GeoJSON outline (lon/lat).
     """
     out = Path(out_dir)
@@ -414,7 +410,7 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              "<title>批量分析总览</title>", f"<style>{_CSS}</style></head><body>",
              "<h1>批量分析总览</h1>",
-             f'<div class="meta">生成时间 {esc(_when(batch.get("generated_at")))} · landkit '
+             f'<div class="meta">生成时间 {esc(when_label(batch.get("generated_at")))} · landkit '
              f'{esc(str(batch.get("landkit_version") or ""))} · 数据 {esc(str(batch.get("root") or ""))}</div>',
              '<div class="cards">',
              f'<div class="card">县（区）<b>{cnt["total"]}</b></div>',

@@ -51,14 +51,14 @@ Implementation notes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyproj
 import shapely
 
-from landkit.errors import InputError
+from .projection import TM
+from .projection import AreaInputError, crs_of, ellipsoid_of, tm_params
+from .rings import MULTIPOLYGON_ID, POLYGON_ID, geometry_array, polygon_rings
 
 __all__ = [
     "AreaInputError",
@@ -74,105 +74,12 @@ __all__ = [
 
 
 
-class AreaInputError(InputError, ValueError):
-    """Bad input to the area functions (e.g. no CRS): a ValueError and a landkit InputError."""
-
-
-_POLYGON = 3
-_MULTIPOLYGON = 6
-_TM_METHOD_CODES = {"9807"}
-_TM_METHOD_NAMES = {"transverse mercator", "gauss-kruger", "gauss kruger", "gauss_kruger"}
-
 # Series terms smaller than this many metres (coefficient × a) are dropped (for
 # CGCS2000: β4…β6 and the 5th/6th latitude terms): positions stay within ~3e-6 m of
 # the full 6th-order series (1e-10°), areas within ~1e-12 relative.
 _SERIES_TOL_M = 1e-5
 # Points per chunk of the numpy kernels: keeps the work arrays in the CPU cache.
 _CHUNK = 8192
-
-
-# --------------------------------------------------------------------------------------
-# ellipsoid and projection parameters
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Ellipsoid:
-    a: float
-    b: float
-    e2: float
-    n: float
-
-
-def _ellipsoid_of(crs: pyproj.CRS) -> _Ellipsoid:
-    ell = crs.ellipsoid
-    if ell is None:
-        raise AreaInputError(f"无法计算椭球面积：坐标参考系“{crs.name}”没有椭球参数")
-    a = float(ell.semi_major_metre)
-    invf = float(ell.inverse_flattening or 0.0)
-    if invf > 0.0:
-        f = 1.0 / invf
-        b = a * (1.0 - f)
-    else:  # a sphere, or an ellipsoid given by a and b only
-        b = float(ell.semi_minor_metre)
-        f = (a - b) / a
-    return _Ellipsoid(a=a, b=b, e2=f * (2.0 - f), n=f / (2.0 - f))
-
-
-@dataclass(frozen=True)
-class _TM:
-    """Transverse Mercator parameters; angles in radians, lengths in metres."""
-
-    ell: _Ellipsoid
-    lat0: float
-    lon0: float
-    k0: float
-    fe: float
-    fn: float
-    unit: float  # metres per CRS linear unit
-
-
-def _crs_of(crs: Any) -> pyproj.CRS:
-    if crs is None:
-        raise AreaInputError("无法计算椭球面积：缺少坐标参考系")
-    crs = pyproj.CRS.from_user_input(crs)
-    if crs.is_bound:  # e.g. a PROJ string with +towgs84
-        crs = crs.source_crs
-    if crs.is_compound:  # horizontal part of a compound CRS
-        crs = crs.sub_crs_list[0]
-    return crs
-
-
-def _param(op, code: int, default: float) -> float:
-    for p in op.params:
-        if str(p.code) == str(code):
-            return float(p.value) * float(p.unit_conversion_factor or 1.0)
-    return default
-
-
-def _tm_params(crs: pyproj.CRS) -> _TM | None:
-    """TM parameters of a projected CRS, or None if it is not plain (east, north) TM."""
-    if not crs.is_projected:
-        return None
-    op = crs.coordinate_operation
-    if op is None:
-        return None
-    code = str(op.method_code or "")
-    name = (op.method_name or "").strip().lower()
-    if code not in _TM_METHOD_CODES and name not in _TM_METHOD_NAMES:
-        return None  # includes 'south orientated' TM, which has its own method code
-    axes = crs.axis_info
-    if {a.direction.lower() for a in axes[:2]} != {"east", "north"}:
-        return None
-    return _TM(
-        ell=_ellipsoid_of(crs),
-        lat0=_param(op, 8801, 0.0),
-        lon0=_param(op, 8802, 0.0),
-        k0=_param(op, 8805, 1.0),
-        fe=_param(op, 8806, 0.0),
-        fn=_param(op, 8807, 0.0),
-        unit=float(axes[0].unit_conversion_factor or 1.0),
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -251,7 +158,7 @@ def _clenshaw_sin_complex(coefs, z2):
     return b1 * s
 
 
-def _origin_xi(tm: _TM, alpha, cbg) -> float:
+def _origin_xi(tm: TM, alpha, cbg) -> float:
     """ξ of the projection origin (latitude of origin on the central meridian)."""
     if tm.lat0 == 0.0:
         return 0.0
@@ -269,7 +176,7 @@ class _InverseTM:
     the refined area needs per vertex (see :func:`_ring_sums_tm`).
     """
 
-    def __init__(self, tm: _TM, mode: str = "phi"):
+    def __init__(self, tm: TM, mode: str = "phi"):
         A_over_a, alpha, beta, cgb, cbg = _series(tm.ell.n)
         a = tm.ell.a
         kA = tm.k0 * a * A_over_a
@@ -528,8 +435,8 @@ def gk_inverse(x, y, crs) -> tuple[np.ndarray, np.ndarray]:
     -------
     (lon_deg, lat_deg) : float64 ndarrays in degrees (agree with PROJ to ~1e-13°).
     """
-    crs = _crs_of(crs)
-    tm = _tm_params(crs)
+    crs = crs_of(crs)
+    tm = tm_params(crs)
     if tm is None:
         raise AreaInputError(f"gk_inverse：坐标参考系“{crs.name}”不是高斯-克吕格（横轴墨卡托）投影")
     x = np.ascontiguousarray(x, dtype="float64")
@@ -549,8 +456,8 @@ def gk_forward(lon, lat, crs) -> tuple[np.ndarray, np.ndarray]:
     ``lon``/``lat`` in degrees; returns (easting, northing) in the units of ``crs``.
     Meant for tests and synthetic data; agrees with PROJ to well below a millimetre.
     """
-    crs = _crs_of(crs)
-    tm = _tm_params(crs)
+    crs = crs_of(crs)
+    tm = tm_params(crs)
     if tm is None:
         raise AreaInputError(f"gk_forward：坐标参考系“{crs.name}”不是高斯-克吕格（横轴墨卡托）投影")
     A_over_a, alpha, beta, cgb, cbg = _series(tm.ell.n)
@@ -623,79 +530,22 @@ def trapezoid_area_32(lon1, lon2, lat1, lat2, a: float = 6378137.0, inv_f: float
 # --------------------------------------------------------------------------------------
 
 
-def _as_array_and_crs(geoms, crs):
-    """Object ndarray of geometries, and the CRS to use (explicit crs wins)."""
-    gcrs = None
-    if hasattr(geoms, "geometry") and hasattr(geoms, "columns"):  # GeoDataFrame
-        geoms = geoms.geometry
-    if hasattr(geoms, "crs"):  # GeoSeries / GeometryArray
-        gcrs = geoms.crs
-    if isinstance(geoms, shapely.Geometry):
-        arr = np.array([geoms], dtype=object)
-    elif hasattr(geoms, "values") and not isinstance(geoms, np.ndarray):  # (Geo)Series
-        arr = np.asarray(geoms.values, dtype=object)
-    else:
-        arr = np.asarray(geoms, dtype=object)
-    return arr.ravel(), (crs if crs is not None else gcrs)
-
-
-def _rings(arr: np.ndarray):
-    """Flatten polygonal geometries into rings.
-
-    Returns coords (N, 2), ring_len (R,), ring_hole (R,) bool and ring_geom (R,) index
-    into ``arr``. Non-polygonal and missing geometries contribute no rings.
-    """
-    tid = shapely.get_type_id(arr)
-    poly = tid == _POLYGON
-    holed = shapely.get_num_interior_rings(arr) > 0  # 0 for anything but polygons
-    simple = poly & ~holed
-    multi = tid == _MULTIPOLYGON
-
-    # fast path: polygons without holes are one ring each (ring lengths from the
-    # coordinates' geometry index: cheaper than another pass over the GEOS objects)
-    sgeoms = arr[simple]
-    coords_s, cidx = shapely.get_coordinates(sgeoms, return_index=True)
-    len_s = np.bincount(cidx, minlength=sgeoms.shape[0])
-    del cidx
-    geom_s = np.flatnonzero(simple)
-    if not (holed.any() or multi.any()):
-        return coords_s, len_s, np.zeros(len_s.shape[0], dtype=bool), geom_s
-
-    # polygons with holes, and the parts of multipolygons, ring by ring
-    hidx = np.flatnonzero(poly & holed)
-    midx = np.flatnonzero(multi)
-    parts, pidx = shapely.get_parts(arr[midx], return_index=True)
-    polys = np.concatenate([arr[hidx], parts])
-    poly_geom = np.concatenate([hidx, midx[pidx]])
-    rings, ridx = shapely.get_rings(polys, return_index=True)
-    coords_o = shapely.get_coordinates(rings)
-    len_o = shapely.get_num_coordinates(rings)
-    hole_o = np.zeros(ridx.shape[0], dtype=bool)
-    hole_o[1:] = ridx[1:] == ridx[:-1]  # rings after the first of the same polygon
-    return (
-        np.concatenate([coords_s, coords_o]),
-        np.concatenate([len_s, len_o]),
-        np.concatenate([np.zeros(len_s.shape[0], dtype=bool), hole_o]),
-        np.concatenate([geom_s, poly_geom[ridx]]),
-    )
-
-
 def _lam_G(x: np.ndarray, y: np.ndarray, crs: pyproj.CRS):
     """(λ in radians relative to a fixed meridian, G(φ), ellipsoid) for points in ``crs``."""
     n = x.shape[0]
     lam = np.empty(n)
     G = np.empty(n)
-    tm = _tm_params(crs)
+    tm = tm_params(crs)
     if tm is not None:
         _InverseTM(tm, "G")(x, y, lam, G)
         return lam, G, tm.ell
     if crs.is_geographic:
-        ell = _ellipsoid_of(crs)
+        ell = ellipsoid_of(crs)
         unit = float(crs.axis_info[0].unit_conversion_factor or math.pi / 180.0)
         lon, lat = x, y  # geopandas/shapely convention: x = longitude, y = latitude
     elif crs.is_projected:
         geo = crs.geodetic_crs
-        ell = _ellipsoid_of(geo)
+        ell = ellipsoid_of(geo)
         lon, lat = pyproj.Transformer.from_crs(crs, geo, always_xy=True).transform(x, y)
         lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
         unit = math.pi / 180.0
@@ -733,7 +583,7 @@ def _densify(x, y, ring_len, max_len):
     return nx, ny, new_len
 
 
-def _ring_sums_tm(x, y, ring_len, tm: _TM, refine: bool, split_long: bool = True,
+def _ring_sums_tm(x, y, ring_len, tm: TM, refine: bool, split_long: bool = True,
                   absolute: bool = False):
     """Per-ring signed 2·∫L dG for TM input (TM path of :func:`ellipsoidal_area`).
 
@@ -842,11 +692,11 @@ def _ring_sums_tm(x, y, ring_len, tm: _TM, refine: bool, split_long: bool = True
     return ring_sum, tm.ell
 
 
-def edge_terms_tm(x1, y1, x2, y2, tm: _TM) -> np.ndarray:
+def edge_terms_tm(x1, y1, x2, y2, tm: TM) -> np.ndarray:
     """Each Gauss-plane segment's (x1, y1) → (x2, y2) term of the refined 32号 area, in m²,
     with longitudes relative to the central meridian: the terms of the edges of any set of
     closed rings add up to their signed ellipsoidal area (counter-clockwise positive), so a
-    boundary given as loose pieces (:mod:`landkit.pairarea`) needs no ring order."""
+    boundary given as loose pieces (:mod:`landkit.overlay.pairarea`) needs no ring order."""
     n = len(x1)
     if n == 0:
         return np.zeros(0)
@@ -919,17 +769,17 @@ def ellipsoidal_area(geoms, crs=None, *, refine: bool = True) -> np.ndarray:
         When no CRS is given and the input carries none, or the CRS has no ellipsoid
         (message in Chinese).
     """
-    arr, crs = _as_array_and_crs(geoms, crs)
-    crs = _crs_of(crs)
+    arr, crs = geometry_array(geoms, crs)
+    crs = crs_of(crs)
     n_geoms = arr.shape[0]
     if n_geoms == 0:
         return np.zeros(0)
-    coords, ring_len, ring_hole, ring_geom = _rings(arr)
+    coords, ring_len, ring_hole, ring_geom = polygon_rings(arr)
     if coords.shape[0] < 2:
         return np.zeros(n_geoms)
     x = coords[:, 0]
     y = coords[:, 1]
-    tm = _tm_params(crs)
+    tm = tm_params(crs)
     if tm is not None:
         ring_sum, ell = _ring_sums_tm(x, y, ring_len, tm, refine)
     else:
@@ -945,7 +795,7 @@ def planar_area(geoms) -> np.ndarray:
     ``None``/empty give 0.0. This is ``shapely.area``; for a Gauss-Krüger CRS with
     k0 = 1 it is never smaller than the ellipsoidal area.
     """
-    arr, _ = _as_array_and_crs(geoms, None)
+    arr, _ = geometry_array(geoms, None)
     return np.nan_to_num(np.asarray(shapely.area(arr), dtype="float64"), nan=0.0)
 
 
@@ -957,14 +807,14 @@ def geodesic_area(geoms, crs=None, ellps: str | None = None) -> np.ndarray:
     is ``GRS80`` for CGCS2000/GRS80 CRSs, otherwise the CRS's own; ``ellps`` overrides.
     Slow — meant as the peer for tests and benchmarks.
     """
-    arr, crs = _as_array_and_crs(geoms, crs)
-    crs = _crs_of(crs)
+    arr, crs = geometry_array(geoms, crs)
+    crs = crs_of(crs)
     geo = crs if crs.is_geographic else crs.geodetic_crs
     lonlat = to_geographic(arr, crs)
     if ellps is not None:
         geod = pyproj.Geod(ellps=ellps)
     else:
-        ell = _ellipsoid_of(geo)
+        ell = ellipsoid_of(geo)
         if ell.a == 6378137.0 and abs(ell.b - 6356752.314140356) < 1e-6:
             geod = pyproj.Geod(ellps="GRS80")
         else:
@@ -981,7 +831,7 @@ def geodesic_area_lonlat(lonlat: np.ndarray, geod: pyproj.Geod) -> np.ndarray:
     """
     out = np.zeros(lonlat.shape[0], dtype="float64")
     tid = shapely.get_type_id(lonlat)
-    idx = np.flatnonzero((tid == _POLYGON) | (tid == _MULTIPOLYGON))
+    idx = np.flatnonzero((tid == POLYGON_ID) | (tid == MULTIPOLYGON_ID))
     oriented = shapely.orient_polygons(lonlat[idx], exterior_cw=False)
     for i, g in zip(idx, oriented):
         out[i] = abs(geod.geometry_area_perimeter(g)[0])
@@ -990,7 +840,7 @@ def geodesic_area_lonlat(lonlat: np.ndarray, geod: pyproj.Geod) -> np.ndarray:
 
 def to_geographic(arr: np.ndarray, crs) -> np.ndarray:
     """Geometries reprojected (one vectorised pyproj call) to the CRS's geographic CRS, lon/lat."""
-    crs = _crs_of(crs)
+    crs = crs_of(crs)
     if crs.is_geographic:
         return arr
     tr = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)

@@ -1,7 +1,7 @@
 """三调工作分类 (TD/T 1055-2019) land-use codes, the 三大类, and ownership/town codes.
 
 Sources and conflicts are in shared docs/rules.md §4. Two classifications are unsettled in
-public material and are therefore switches (see :class:`landkit.config.Config`):
+public material and are therefore switches (see :class:`landkit.settings.Settings`):
 ``0404`` 其他草地 (default 未利用地) and ``1107A`` 干渠 (default 农用地).
 """
 from __future__ import annotations

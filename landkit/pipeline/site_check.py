@@ -5,21 +5,20 @@ import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
 
-from .analyses.farmland import farmland_overlap
-from .errors import InputError
-from .io.county import read_county
-from .io.read import read_layer
+from ..analyses.farmland import farmland_overlap
+from ..errors import InputError
+from ..county import read_county
+from ..io.read import read_layer
 
 NAME_FIELDS = ("项目名称", "名称", "地块名称", "地块编号", "宗地代码", "NAME", "name", "XMMC", "DKBH", "id", "ID")
 
 
 def run_site_check(site_file, county_dir, out_dir, *, layer=None, id_field=None) -> dict:
     """Check ``site_file``'s polygons against the county; write xlsx + gpkg into ``out_dir``."""
-    from .render.export import write_gpkg
-    from .render.ledger import Col, add_kv_sheet, add_sheet, new_workbook
-    from .run import _prepare_out
+    from ..render.export import write_gpkg
+    from ..render.ledger import Col, add_kv_sheet, add_sheet, new_workbook
+    from ..render.export import staging_folder
     site = read_layer(site_file, layer=layer)
     if id_field is not None and id_field not in site.columns:
         raise InputError(f"地块文件中没有字段 {id_field}", file=site_file, field=id_field)
@@ -28,7 +27,7 @@ def run_site_check(site_file, county_dir, out_dir, *, layer=None, id_field=None)
     res = farmland_overlap(site, county, id_field=idf, keep_pieces=True)
     f = res.features
     s = res.summary
-    tmp = _prepare_out(Path(out_dir))
+    tmp = staging_folder(Path(out_dir))
     try:
         cols = [Col("编号", "id"), Col("面积(亩)", "area_mu", "area", True),
                 Col("压占永久基本农田(亩)", "yjjbnt_mu", "area", True),

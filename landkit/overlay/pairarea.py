@@ -42,7 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .standards.area import _crs_of, _rings, _tm_params, edge_terms_tm
+from ..standards.area import edge_terms_tm
+from ..standards.projection import crs_of, tm_params
+from ..standards.rings import polygon_rings
 from .threads import thread_map
 
 MAX_EDGE_PAIRS = 4096   # edge pairs near each other in one polygon pair; more are left to GEOS
@@ -77,7 +79,7 @@ def edges_of(geoms: np.ndarray) -> Edges:
     """Oriented edge table of polygonal geometries (anything else has no edges)."""
     geoms = np.asarray(geoms, dtype=object)
     n_geoms = len(geoms)
-    coords, ring_len, ring_hole, ring_geom = _rings(geoms)
+    coords, ring_len, ring_hole, ring_geom = polygon_rings(geoms)
     n_rings = len(ring_len)
     x = coords[:, 0]
     y = coords[:, 1]
@@ -263,7 +265,7 @@ def _ray_parity(E_pt: Edges, pt_edge: np.ndarray, E_poly: Edges, g_poly: np.ndar
 def supports(crs) -> bool:
     """Whether ellipsoidal areas in ``crs`` can be computed here (Gauss-Krüger / TM CRSs)."""
     try:
-        return _tm_params(_crs_of(crs)) is not None
+        return tm_params(crs_of(crs)) is not None
     except Exception:  # noqa: BLE001 - no CRS, or one pyproj cannot read: not here
         return False
 
@@ -284,7 +286,7 @@ def intersection_area(EA: Edges, EB: Edges, ia: np.ndarray, ib: np.ndarray, *, c
     ok = np.zeros(len(ia), dtype=bool)
     tm = None
     if not planar:
-        tm = _tm_params(_crs_of(crs))
+        tm = tm_params(crs_of(crs))
         if tm is None:
             return area, ok          # only Gauss-Krüger / TM input is handled here
     exact = _differences_exact(EA, EB)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, LandkitError
+from ..errors import InputError, LandkitError
 
 DB_SRID = 4490
 CATALOG = "landkit_tables"
@@ -409,7 +409,7 @@ def _compatible(existing: str, new: str, values: list) -> bool:
 
 
 def _county_row(summary: dict, status: str | None, path: str | None) -> pd.DataFrame:
-    from .render.rollup import headline
+    from .rollup import headline
     h = headline(summary)
     row = {"name": h.pop("name"), "status": status or "ok", "year": h.pop("year"),
            "as_of": dt.date.fromisoformat(h["as_of"]) if isinstance(h.get("as_of"), str) else h.get("as_of"),

@@ -10,14 +10,15 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS
 
-from ..config import ROLES, Config, load_config
-from ..errors import InputError
-from ..qa import (Finding, QAReport, check_dates, check_dltb, check_duplicate_ids, check_judgements,
-                  check_self_overlap)
-from .crs import datum_family, working_crs_for
-from .discover import Candidate, assign_roles, scan_folder
-from .fields import ID_FIELDS, ROLE_NAMES
-from .read import LayerSource, load_layer
+from .settings import ROLES, Settings, load_settings
+from .errors import InputError
+from .findings import Finding, QAReport
+from .qa import check_dates, check_dltb, check_duplicate_ids, check_judgements, check_self_overlap
+from .io.crs import datum_family, working_crs_for
+from .io.geometry import valid_polygons
+from .io.discover import Candidate, assign_roles, scan_folder
+from .io.fields import ID_FIELDS, ROLE_NAMES
+from .io.read import LayerSource, load_layer
 
 AREA_COL = "lk_area_m2"    # computed CGCS2000 ellipsoidal area of each feature, m²
 
@@ -36,7 +37,7 @@ class County:
     year: int | None
     as_of: dt.date | None
     crs: CRS | None
-    config: Config
+    config: Settings
     qa: QAReport
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     sources: dict[str, LayerSource] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class County:
     def _repr_html_(self) -> str:
         """A readable card in Jupyter: metadata, layers, QA counts and the first findings."""
         from html import escape as e
-        from ..qa import LEVEL_NAMES
+        from .findings import LEVEL_NAMES
         crs = _crs_label(self.crs) if self.crs is not None else "未确定"
         rows = []
         for r in self.layer_table():
@@ -107,9 +108,9 @@ def _meta_from_folder(folder: Path) -> tuple[str | None, str | None]:
     return folder.name, None
 
 
-def _configured_candidates(folder: Path, cfg: Config) -> dict[str, Candidate | None]:
+def configured_candidates(folder: Path, cfg: Settings) -> dict[str, Candidate | None]:
     out = {}
-    for role, spec in (cfg.data.get("layers") or {}).items():
+    for role, spec in cfg.layers.items():
         if spec is False or spec == "":
             out[role] = None
             continue
@@ -130,9 +131,8 @@ def _configured_candidates(folder: Path, cfg: Config) -> dict[str, Candidate | N
 def _still_valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A reprojected layer kept valid (reprojection can fold a thin sliver onto itself), so
     every layer of a County is valid and the analyses need not check again."""
-    from ..overlay import _valid
     g = np.asarray(gdf.geometry.values, dtype=object)
-    fixed = _valid(g)
+    fixed = valid_polygons(g)
     if fixed is not g:
         gdf = gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs))
     return gdf
@@ -145,18 +145,18 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     ----------
     path : the county folder (shapefiles, GeoPackages, FileGDBs, GeoJSON; optional landkit.toml)
     config : extra configuration applied on top of the folder's landkit.toml
-        (a Config, a dict or a TOML path)
+        (a Settings, a dict or a TOML path)
     errors : "raise" stops at the first unusable layer with :class:`landkit.errors.InputError`;
         "collect" records it as an error finding and goes on (what ``landkit check`` uses).
     """
     folder = Path(path)
-    cfg = load_config(folder if folder.is_dir() else None, config)
+    cfg = load_settings(folder if folder.is_dir() else None, config)
     qa = QAReport()
     cands, rasters, problems = scan_folder(folder)
     for p, msg in problems:
         _fail(qa, errors, InputError(msg, file=p))
-    chosen, notes = assign_roles(cands, year=cfg.county.get("year"))
-    configured = _configured_candidates(folder, cfg)
+    chosen, notes = assign_roles(cands, year=cfg.county.year)
+    configured = configured_candidates(folder, cfg)
     chosen.update(configured)
     chosen = {r: c for r, c in chosen.items() if c is not None}
     for role, n in notes.items():      # a choice between layers changes every figure: say it loudly
@@ -165,8 +165,8 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     sources: dict[str, LayerSource] = {}
-    hint_crs = CRS.from_user_input(cfg.county["crs"]) if cfg.county.get("crs") else None
-    enc_cfg = cfg.data.get("encoding") or {}
+    hint_crs = CRS.from_user_input(cfg.county.crs) if cfg.county.crs else None
+    enc_cfg = cfg.encoding
     for role in sorted(chosen, key=lambda r: (r != "dltb", ROLES.index(r))):
         c = chosen[role]
         try:
@@ -198,12 +198,12 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
                                "位置误差可达数十米；请用本地转换参数转换后再分析", role, str(sources[role].path)))
 
     # areas and QA
-    from ..standards.area import ellipsoidal_area
+    from .standards.area import ellipsoidal_area
     for role, gdf in layers.items():
         gdf[AREA_COL] = ellipsoidal_area(gdf.geometry)
     name, adcode = _meta_from_folder(folder)
     cc = cfg.county
-    adcode = cc.get("adcode") or adcode
+    adcode = cc.adcode or adcode
     if "dltb" in layers:
         d = layers["dltb"]
         if adcode is None and "ZLDWDM" in d.columns:
@@ -213,7 +213,7 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
         qa.add(check_dltb(d, d[AREA_COL].to_numpy(), cfg, adcode=adcode, file=sources["dltb"].path))
     overlap_pairs = {}
     if "yjjbnt" in layers:
-        from ..overlay import overlapping_pairs
+        from .overlay.engine import overlapping_pairs
         overlap_pairs["yjjbnt"] = overlapping_pairs(np.asarray(layers["yjjbnt"].geometry.values, dtype=object))
         qa.add(check_self_overlap(layers["yjjbnt"], "yjjbnt", cfg.sliver_m2, str(sources["yjjbnt"].path), "永久基本农田",
                                   pairs=overlap_pairs["yjjbnt"]))
@@ -225,18 +225,18 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
         qa.add(check_judgements(layers["patches"], cfg, str(sources["patches"].path)))
     _check_extent(layers, sources, qa)
 
-    year = cc.get("year")
-    as_of = cc.get("as_of")
+    year = cc.year
+    as_of = cc.as_of
     if year is None and as_of is not None:
         year = as_of.year
     if as_of is None and year is not None:
         as_of = dt.date(int(year), 12, 31)
     imagery = None
-    if cfg.get("report", "imagery"):
-        imagery = folder / cfg.get("report", "imagery")
+    if cfg.report.imagery:
+        imagery = folder / cfg.report.imagery
     elif rasters:
         imagery = rasters[0]
-    return County(folder, cc.get("name") or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery,
+    return County(folder, cc.name or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery,
                   overlap_pairs)
 
 
@@ -252,9 +252,9 @@ def _crs_label(crs: CRS) -> str:
     return f"EPSG:{code}" if code else crs.name
 
 
-def _working_crs(cfg: Config, layers) -> CRS | None:
-    if cfg.county.get("crs"):
-        return CRS.from_user_input(cfg.county["crs"])
+def _working_crs(cfg: Settings, layers) -> CRS | None:
+    if cfg.county.crs:
+        return CRS.from_user_input(cfg.county.crs)
     order = ["dltb"] + [r for r in ROLES if r != "dltb"]
     for role in order:
         if role in layers and layers[role].crs.is_projected and datum_family(layers[role].crs) == "CGCS2000":

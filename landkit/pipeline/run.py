@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from . import __version__
-from .errors import InputError, LandkitError
-from .io.county import County, read_county
-from .io.fields import ROLE_NAMES
+from ..version import __version__
+from ..errors import InputError
+from ..county import County, read_county
+from ..settings import load_settings
+from ..io.fields import ROLE_NAMES
 
 SCHEMA_VERSION = "1.0"
 OVERLAP_ROLES = ("approvals", "supply", "parcels", "patches")
@@ -18,8 +18,8 @@ OVERLAP_ROLES = ("approvals", "supply", "parcels", "patches")
 
 def analyse(county: County) -> dict:
     """Run the analyses on a county. Returns {"summary": dict, "results": {...}}."""
-    from .analyses.farmland import farmland_overlap
-    from .analyses.satellite import satellite_ratio
+    from ..analyses.farmland import farmland_overlap
+    from ..analyses.satellite import satellite_ratio
     results = {}
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -35,8 +35,8 @@ def analyse(county: County) -> dict:
         summary["satellite"] = {"available": True, **sat.summary}
     else:
         summary["satellite"] = {"available": False, "reason": "该县没有卫片图斑图层"}
-    from .analyses.disposal import disposal_rate
-    from .analyses.inventory import inventory
+    from ..analyses.disposal import disposal_rate
+    from ..analyses.inventory import inventory
     inv = inventory(county)
     results["inventory"] = inv
     summary["inventory"] = inv.summary
@@ -74,24 +74,11 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
     when all are complete, so a failed run leaves no half-written files.
     """
     say = progress or (lambda msg: None)
-    extra = {}
-    if year is not None or as_of is not None:
-        extra["county"] = {}
-        if year is not None:
-            extra["county"]["year"] = int(year)
-            if as_of is None:
-                extra["county"]["as_of"] = dt.date(int(year), 12, 31)
-        if as_of is not None:
-            extra["county"]["as_of"] = as_of
     say("读取数据")
-    from .config import load_config
-    county = read_county(county_dir, config)
-    if extra:
-        county.config = county.config.merged(extra, "命令行参数")
-        county.year = county.config.county.get("year") or county.year
-        county.as_of = county.config.county.get("as_of") or county.as_of
-        if county.as_of is None and county.year:
-            county.as_of = dt.date(int(county.year), 12, 31)
+    # the settings are complete before anything is read: --year decides which DLTB vintage is read
+    folder = Path(county_dir)
+    settings = load_settings(folder if folder.is_dir() else None, config, year=year, as_of=as_of)
+    county = read_county(folder, settings)
     say("分析")
     res = analyse(county)
     summary = res["summary"]
@@ -100,26 +87,17 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
     return summary
 
 
-def _prepare_out(out_dir: Path) -> Path:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".landkit-", dir=out_dir))
-    except OSError as e:
-        raise InputError(f"输出文件夹无法写入（{e.strerror or e}）", file=out_dir)
-    return tmp
-
-
 def write_outputs(county: County, res: dict, out_dir: Path) -> None:
-    from .render.export import write_gpkg, write_json
-    from .render.outputs import ledger_workbook, result_layers
-    tmp = _prepare_out(out_dir)
+    from ..render.export import staging_folder, write_gpkg, write_json
+    from ..render.outputs import ledger_workbook, result_layers
+    tmp = staging_folder(out_dir)
     try:
         write_json(res["summary"], tmp / "summary.json")
         layers = result_layers(county, res)
         if layers:
             write_gpkg(layers, tmp / "results.gpkg")
         ledger_workbook(county, res).save(tmp / "ledger.xlsx")
-        from .render.report import build_report
+        from ..render.report import build_report
         build_report(county, res, tmp / "report.html")
         for f in sorted(tmp.iterdir()):
             os.chmod(f, 0o644)

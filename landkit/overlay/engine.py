@@ -11,7 +11,7 @@ B features touched; optionally the overlap pieces as geometries.
 * **Slivers**: pieces smaller than ``sliver_m2`` (default 1 m², configurable) are ignored
   and counted.
 * **Fast**: an envelope-only STRtree query, then the area of every candidate pair by
-  :mod:`landkit.pairarea`, which sums the ellipsoidal terms of the pieces of both
+  :mod:`landkit.overlay.pairarea`, which sums the ellipsoidal terms of the pieces of both
   boundaries that lie inside the other polygon, with exact predicates, without building
   any geometry (2–3× faster than GEOS intersection + area, shared edges included); chunks
   of pairs on a thread pool, ``np.bincount`` to sum.
@@ -34,7 +34,8 @@ from shapely.errors import GEOSException
 
 from . import pairarea
 from .threads import default_threads, row_slices, thread_map
-from .standards.area import ellipsoidal_area
+from ..io.geometry import polygonal_part, valid_polygons
+from ..standards.area import ellipsoidal_area
 
 CHUNK = 50_000    # most B features per chunk (~200k candidate pairs; bounds peak memory)
 GRID = 1e-3   # metres: the fixed-precision fallback grid
@@ -83,7 +84,7 @@ def _one(op, a, b):
             return attempt()
         except GEOSException:
             continue
-    from .errors import InputError
+    from ..errors import InputError
     raise InputError(f"几何叠加计算失败（坐标约 {shapely.get_coordinates(a)[0].round(1).tolist()}），"
                      "请检查该处图形是否有自相交或重复点")
 
@@ -111,23 +112,11 @@ def _safe_intersection(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, int]
     return safe_set_op(shapely.intersection, pa, pb)
 
 
-def _valid(g: np.ndarray) -> np.ndarray:
-    """Invalid polygons made valid (polygonal part kept); ``g`` itself when all are valid.
-    Layers read by landkit are already valid."""
-    from .io.geometry import repair
-    bad = ~shapely.is_valid(g) & ~shapely.is_missing(g)
-    if bad.any():
-        g = g.copy()
-        g[bad] = repair(g[bad])
-    return g
-
-
 def _polygonal(g: np.ndarray) -> np.ndarray:
     """Drop the non-polygonal parts of intersection results (edges and points where they touch)."""
     t = shapely.get_type_id(g)
     bad = (t != 3) & (t != 6)
     if bad.any():
-        from .io.geometry import polygonal_part
         g = g.copy()
         g[bad] = polygonal_part(g[bad])
     return g
@@ -164,7 +153,7 @@ def overlapping_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def pair_areas_planar(g: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Planar area (CRS units²) of ``g[i] ∩ g[j]`` for pairs of one layer, by
-    :mod:`landkit.pairarea` (GEOS for the pairs it leaves)."""
+    :mod:`landkit.overlay.pairarea` (GEOS for the pairs it leaves)."""
     g = np.asarray(g, dtype=object)
     used, k = np.unique(np.concatenate([i, j]), return_inverse=True)
     e = pairarea.edges_of(g[used])
@@ -276,9 +265,9 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
     index = a.index if isinstance(a, (gpd.GeoDataFrame, gpd.GeoSeries)) else pd.RangeIndex(len(a))
     ga, gb = _geoms(a), _geoms(b)
     if not assume_valid:
-        ga = _valid(ga)
+        ga = valid_polygons(ga)
         if not b_valid:
-            gb = _valid(gb)
+            gb = valid_polygons(gb)
     n_a, n_b = len(ga), len(gb)
     ids = np.asarray(b_ids, dtype=object) if b_ids is not None else np.arange(n_b).astype(object)
     kcxs = np.zeros(n_b) if b_kcxs is None else np.asarray(b_kcxs, dtype="float64").copy()
@@ -357,7 +346,7 @@ def overlay_areas(a, b, *, crs=None, b_ids=None, b_kcxs=None, sliver_m2: float =
 
 
 def _areas_by_kernel(ga, gb, query, tree, a_area_m2, crs, threads):
-    """Overlap areas of all envelope pairs by :mod:`landkit.pairarea` (no geometry is built);
+    """Overlap areas of all envelope pairs by :mod:`landkit.overlay.pairarea` (no geometry is built);
     the few pairs it leaves, and any whose result is out of bounds, by GEOS."""
     qi, ia = tree.query(gb[query])                  # envelope pairs: cheap
     ib = query[qi]

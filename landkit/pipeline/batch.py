@@ -1,6 +1,6 @@
 """``landkit batch``: every county folder under a root, in parallel on ``dask.distributed``.
 
-Each county runs exactly as ``landkit run`` would (:func:`landkit.run.run_county`), as one task on
+Each county runs exactly as ``landkit run`` would (:func:`landkit.pipeline.run.run_county`), as one task on
 a dask cluster: a :class:`distributed.LocalCluster` of N single-threaded worker processes by
 default, or an existing cluster when a scheduler address is given (``tcp://host:8786``; workers
 must see ROOT_DIR and OUT_DIR at the same paths, i.e. shared storage, and have the same landkit
@@ -49,17 +49,15 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import time
 import tomllib
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import click
 
-from . import __version__
-from .errors import InputError, LandkitError
+from ..version import __version__
+from ..errors import InputError, LandkitError
 
 RECORD = "inputs.json"
 OUTLINE = "outline.geojson"
@@ -78,7 +76,7 @@ def _shallow_roles(d: Path) -> tuple[set[str], list[str]]:
     """Roles of the layers directly in ``d`` (its files, .gpkg and .gdb), by name hints."""
     import pyogrio
 
-    from .io.discover import Candidate, _add_multi, assign_roles, role_of
+    from ..io.discover import Candidate, add_container_layers, assign_roles, role_of
     cands: list = []
     problems: list[str] = []
     try:
@@ -95,7 +93,7 @@ def _shallow_roles(d: Path) -> tuple[set[str], list[str]]:
             continue
         if is_dir and ext == ".gdb" or (not is_dir and ext == ".gpkg"):
             n = len(problems)
-            _add_multi(p, cands, problems, pyogrio)
+            add_container_layers(p, cands, problems, pyogrio)
             if len(problems) > n and role_of(p.stem)[0]:
                 # an unreadable dataset still marks its folder by its file name: the county
                 # must then fail with a message rather than silently drop out of the batch
@@ -276,15 +274,15 @@ def county_outline(county_dir, config=None) -> dict | None:
     import shapely
     from pyproj import Transformer
 
-    from .config import load_config
-    from .io.county import _configured_candidates
-    from .io.discover import assign_roles, scan_folder
-    from .io.read import load_layer
+    from ..county import configured_candidates
+    from ..settings import load_settings
+    from ..io.discover import assign_roles, scan_folder
+    from ..io.read import load_layer
     folder = Path(county_dir)
-    cfg = load_config(folder, config)
+    cfg = load_settings(folder, config)
     cands, _, _ = scan_folder(folder)
-    chosen, _ = assign_roles(cands)
-    chosen.update(_configured_candidates(folder, cfg))
+    chosen, _ = assign_roles(cands, year=cfg.county.year)
+    chosen.update(configured_candidates(folder, cfg))
     for role in ("townships", "dltb"):
         c = chosen.get(role)
         if c is None:
@@ -301,7 +299,7 @@ def county_outline(county_dir, config=None) -> dict | None:
             continue
         crs = gdf.crs
         if not crs.is_projected:      # work in metres
-            from .io.crs import working_crs_for
+            from ..io.crs import working_crs_for
             lon = float(np.mean(shapely.total_bounds(geoms)[[0, 2]]))
             wk = working_crs_for(lon)
             geoms = shapely.transform(geoms, Transformer.from_crs(crs, wk, always_xy=True).transform,
@@ -353,7 +351,7 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def _worker_info(cpu0: float) -> dict:
-    from .threads import default_threads
+    from ..overlay.threads import default_threads
     import resource
     info = {"pid": os.getpid(), "host": os.uname().nodename,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
@@ -375,7 +373,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
     ``detail`` (traceback of unexpected errors), ``outline`` (GeoJSON lon/lat or None),
     ``notes`` and ``worker`` ({address, pid, host, peak_rss_mb, cpu_seconds}).
     """
-    from .render.rollup import headline
+    from ..render.rollup import headline
     from .run import run_county
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -515,7 +513,7 @@ class BatchResult:
 
     def to_dict(self) -> dict:
         """The roll-up summary.json content."""
-        from .render.rollup import totals
+        from ..render.rollup import totals
         cs = [c.to_dict() for c in self.counties]
         return {
             "schema_version": "1.0", "kind": "landkit-batch", "generated_at": self.generated_at,
@@ -605,7 +603,7 @@ class _Reporter:
             self.progress.update(self.task, stats=self._stats())
 
     def done(self, c: CountyRun, running: int) -> None:
-        from .render.rollup import headline_text
+        from ..render.rollup import headline_text
         self.counts[c.status] += 1
         self.running = running
         if self.progress:
@@ -703,7 +701,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
     names = _output_names(counties, root)
     schema = None
     if db:
-        from .db import check_database, default_schema
+        from ..render.postgis import check_database, default_schema
         check_database(db)
         schema = db_schema or default_schema(started)
     # biggest counties first: fewer stragglers at the end
@@ -762,7 +760,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
     result = BatchResult(root=root, out=out, counties=[runs[n] for n in names], seconds=time.perf_counter() - t0,
                          cluster=label, workers=nworkers, options=options, notes=notes, db_schema=schema,
                          generated_at=started.isoformat(timespec="seconds"))
-    from .render.rollup import write_rollup
+    from ..render.rollup import write_rollup
     write_rollup(result.to_dict(), out, outlines={c.folder: c.outline for c in result.counties if c.outline})
     result.seconds = time.perf_counter() - t0
     c = result
@@ -773,7 +771,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
 
 
 def _write_db(dsn: str, schema: str, county_out: Path, run: CountyRun) -> dict:
-    from .db import write_county_to_postgis
+    from ..render.postgis import write_county_to_postgis
     try:
         info = write_county_to_postgis(dsn, county_out, schema, status=run.status)
         return {"schema": schema, "tables": info["tables"]}
@@ -788,58 +786,9 @@ def _write_db(dsn: str, schema: str, county_out: Path, run: CountyRun) -> dict:
 
 
 def _write_db_failures(dsn: str, schema: str, failed: list[CountyRun]) -> None:
-    from .db import write_failures
+    from ..render.postgis import write_failures
     try:
         write_failures(dsn, schema, [{"folder": r.folder, "input": r.input, "message": r.error,
                                       "error_type": r.error_type} for r in failed])
     except Exception:  # noqa: BLE001 — failures are also in summary.json
         pass
-
-
-# --------------------------------------------------------------------------------------
-# command line
-# --------------------------------------------------------------------------------------
-
-@click.command("batch", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("root_dir", type=click.Path(file_okay=False, path_type=str))
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出文件夹")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="本机并行的工作进程数（默认为 CPU 核数；使用 --scheduler 时忽略）")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="已启动的 dask 调度器地址，如 tcp://10.0.0.5:8786（各工作节点须以相同路径看到数据和输出文件夹）")
-@click.option("--resume", is_flag=True, help="跳过输入（按文件内容哈希）、选项与 landkit 程序均未变且结果完整的县")
-@click.option("--year", type=int, default=None, help="年度（默认取各县 landkit.toml 中的 year）")
-@click.option("--as-of", "as_of", default=None, help="截至日期 YYYY-MM-DD（默认为年度的12月31日）")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="附加的配置文件（TOML），覆盖各县文件夹中的 landkit.toml")
-@click.option("--db", "db", default=None, metavar="DSN",
-              help="同时把结果图层和台账写入 PostGIS，如 postgresql://user:pass@host/db")
-@click.option("--db-schema", "db_schema", default=None, help="数据库模式名（默认 landkit_年月日_时分秒）")
-@click.option("-q", "--quiet", is_flag=True, help="不显示进度条和逐县日志")
-def batch_command(root_dir, out_dir, workers, scheduler, resume, year, as_of, config_file, db, db_schema, quiet):
-    """批量分析 ROOT_DIR 下的每个县数据文件夹（dask 并行），并写出汇总 summary.json、汇总.xlsx、index.html。
-
-    退出码：0 全部成功；1 输入有误或全部失败；2 部分县失败、其余成功。
-    """
-    if as_of is not None:
-        try:
-            as_of = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise InputError(f"--as-of 应为日期 YYYY-MM-DD，得到 {as_of!r}")
-    res = run_batch(root_dir, out_dir, workers=workers, scheduler=scheduler, resume=resume, year=year, db=db,
-                    progress=not quiet, as_of=as_of, config=config_file, db_schema=db_schema)
-    if quiet:
-        click.echo(f"完成 {len(res.ok)}，跳过 {len(res.skipped)}，失败 {len(res.failed)}")
-    for c in res.failed:
-        click.echo(f"失败：{c.folder}：{c.error}", err=True)
-    sys.exit(res.exit_code)
-
-
-def main(argv=None) -> None:
-    """Run ``landkit batch`` alone (``python -c "from landkit.batch import main; main()"``)."""
-    from .cli import main as cli_main   # the one place that turns errors into Chinese messages
-    cli_main(["batch", *(sys.argv[1:] if argv is None else list(argv))])
-
-
-if __name__ == "__main__":
-    main()

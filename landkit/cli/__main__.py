@@ -1,0 +1,4 @@
+"""``python -m landkit.cli``."""
+from . import main
+
+main()

@@ -1,0 +1,3 @@
+"""The landkit version (one place; summary.json and the report carry it)."""
+
+__version__ = "0.1.0"
