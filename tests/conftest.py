@@ -89,3 +89,17 @@ def county_dir(tmp_path):
                           geometry=gd.geometry.translate(0.5, 0.5).values, crs=dl.crs)
     write_shp(yj, d / "永久基本农田.shp")
     return d
+
+
+def geod_area_m2(geom, crs="EPSG:4526", step=1.0) -> float:
+    """Independent CGCS2000 ellipsoidal area (m²) of one polygon: the projected edges densified to
+    ``step`` metres, unprojected with pyproj and measured geodesically on the CGCS2000 ellipsoid
+    (a = 6378137, 1/f = 298.257222101, as GRS80). Not landkit's 32号 integration."""
+    import pyproj
+    if geom is None or geom.is_empty:
+        return 0.0
+    dense = shapely.segmentize(geom, step)
+    tr = pyproj.Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
+    ll = shapely.transform(dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    geod = pyproj.Geod(a=6378137.0, rf=298.257222101)
+    return abs(geod.geometry_area_perimeter(ll)[0])
