@@ -28,9 +28,9 @@ def report(county, analysis=None, path=None, **kwargs) -> str:
     return build_report(county, analysis, path, **kwargs)
 
 
-def analyse(county) -> dict:
-    """Run every analysis on a County: {"summary": dict, "results": {...}} (see :mod:`landkit.pipeline.run`)."""
-    from .pipeline.run import analyse as _analyse
+def analyse(county):
+    """Run every analysis on a County: a :class:`landkit.analyses.county_analysis.CountyAnalysis`."""
+    from .analyses.county_analysis import analyse as _analyse
     return _analyse(county)
 
 from .version import __version__

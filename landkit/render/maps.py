@@ -33,10 +33,11 @@ from branca.element import MacroElement
 from folium.template import Template
 from markupsafe import escape
 
-from ..standards.units import round_half_up
+from ..standards.units import m2_to_mu, round_half_up
 from . import basemaps as bm
 from .offline import LEAFLET_CSS_URL, LEAFLET_JS_URL, iframe_html, render_offline
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
+from ..analyses.county_analysis import summary_and_results
 from ..standards.vocabulary import RATIO_STATUS
 
 # ------------------------------------------------------------------ colours (bureau conventions)
@@ -240,9 +241,9 @@ def _area_mu_col(gdf) -> list:
         if c in gdf.columns:
             return gdf[c].tolist()
     if "lk_area_m2" in gdf.columns:
-        return (gdf["lk_area_m2"].to_numpy() * 3 / 2000).tolist()
+        return m2_to_mu(gdf["lk_area_m2"].to_numpy()).tolist()
     if "area_m2" in gdf.columns:
-        return (gdf["area_m2"].to_numpy() * 3 / 2000).tolist()
+        return m2_to_mu(gdf["area_m2"].to_numpy()).tolist()
     return [None] * len(gdf)
 
 
@@ -487,13 +488,9 @@ def _patch_layers(county, results, names, opts) -> list[DisplayLayer]:
     if sat is not None:
         p = sat.patches
         cls = p["class"].astype(object).tolist()
-    elif county.patches is not None:
+    elif county.patches is not None:      # no analysis: the patches are drawn, not judged here
         p = county.patches
-        try:
-            from ..standards.vocabulary import classify_judgements
-            cls = classify_judgements(p["判定类型"], county.config.satellite.judgement).tolist()
-        except Exception:
-            cls = ["unjudged"] * len(p)
+        cls = ["unjudged"] * len(p)
     else:
         return []
     if p is None or len(p) == 0:
@@ -529,8 +526,7 @@ def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: fl
                    raster_px: int = 2048, dltb: bool = True) -> list[DisplayLayer]:
     """Every layer of the county map, bottom to top, ready to draw (also used for the print image)."""
     opts = _Opts(gcj02, simplify_m, township_simplify_m, vector_limit, vertex_limit, raster_px)
-    analysis = analysis or {}
-    summary, results = analysis.get("summary") or {}, analysis.get("results") or {}
+    summary, results = summary_and_results(analysis)
     names = _town_names(county, summary)
     towns = _township_layers(county, summary, opts)
     layers = []
@@ -808,7 +804,7 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
     Parameters
     ----------
     county : a :class:`landkit.County`
-    analysis : the dict returned by :func:`landkit.pipeline.run.analyse` (``{"summary", "results"}``);
+    analysis : the :class:`~landkit.analyses.county_analysis.CountyAnalysis` of :func:`landkit.analyse`;
         without it the county's own layers are drawn (卫片 patches by their 判定类型)
     basemap : None/"none" (default: no tiles, neutral background), "tianditu_vec", "tianditu_img",
         "osm", "gaode_vec"/"gaode_img" (data shifted into GCJ-02 for display), "imagery" (the

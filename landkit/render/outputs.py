@@ -5,6 +5,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..io.fields import ROLE_NAMES
+from ..analyses.county_analysis import summary_and_results
 from .ledger import Col, add_kv_sheet, add_sheet, new_workbook
 from ..standards.vocabulary import RATIO_STATUS
 
@@ -35,7 +36,7 @@ def satellite_frames(sat) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
 
 def result_layers(county, res) -> dict[str, gpd.GeoDataFrame]:
     out = {}
-    r = res["results"]
+    _, r = summary_and_results(res)
     if "inventory" in r:
         out.update({k: v for k, v in r["inventory"].layers().items() if v is not None and len(v)})
     if "satellite" in r:
@@ -180,9 +181,8 @@ def _r2(v):
 
 def ledger_workbook(county, res):
     wb = new_workbook()
-    s = res["summary"]
+    s, r = summary_and_results(res)
     title = f"{county.name or ''}（{county.adcode or ''}）{county.year or ''}年度"
-    r = res["results"]
     if "satellite" in r:
         sat = r["satellite"]
         ss = sat.summary

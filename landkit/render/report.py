@@ -7,7 +7,7 @@
   against the cap and the accountability line, 批而未供 / 闲置 处置率 against the target,
   永久基本农田 pressed on, 存量建设用地 by category); then what to do, tables, inline SVG charts,
   the map and a data-quality appendix.
-* Renders results, never recomputes: every figure comes from ``analysis["summary"]`` or a
+* Renders results, never recomputes: every figure comes from ``analysis.summary`` or a
   result frame (sorting and picking rows only). A section that is missing or has
   ``available: false`` says "未提供数据", never zeros.
 * Self-contained: Leaflet is inlined from an installed package (:mod:`landkit.render.offline`),
@@ -34,6 +34,7 @@ from ..standards.units import round_half_up
 from ..standards.vocabulary import CATEGORY_NAMES
 from . import basemaps as bm
 from .maps import STATUS_NAMES, county_map, inventory_frames, legend_items, print_svg
+from ..analyses.county_analysis import summary_and_results
 from .export import json_ready
 from .offline import assert_offline, inline_assets, jquery_uses
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
@@ -442,8 +443,8 @@ def _map_parts(m) -> dict:
 
 
 def _context(county, analysis, m) -> dict:
-    summary = json_ready(analysis.get("summary") or {})
-    results = analysis.get("results") or {}
+    summary, results = summary_and_results(analysis)
+    summary = json_ready(summary)
     c = summary.get("county") or {}
     name = text(c.get("name") or getattr(county, "name", "") or "")
     names = {}

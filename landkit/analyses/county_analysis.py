@@ -1,0 +1,112 @@
+"""Every analysis of one county, as one typed result: :class:`CountyAnalysis`.
+
+:func:`analyse` runs the analyses (卫片 ratio, 永久基本农田 overlap per layer, 存量 inventory,
+处置率) on a :class:`~landkit.county.County` and gathers their results. Everything downstream —
+summary.json, the ledger, results.gpkg, PostGIS, maps and the report — renders this object and
+never recomputes or re-classifies: areas are in the result tables (``*_m2`` m², ``*_mu`` 亩 =
+m² × 3/2000, ``*_ha`` 公顷, unrounded), classes and statuses are keys named in
+:mod:`landkit.standards.vocabulary`. Pure: reads no files and writes none.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ..io.fields import ROLE_NAMES
+from ..version import __version__
+from .disposal import DisposalResult, disposal_rate
+from .farmland import FarmlandResult, farmland_overlap
+from .inventory import InventoryResult, inventory
+from .satellite import SatelliteResult, satellite_ratio
+
+SCHEMA_VERSION = "1.0"
+OVERLAP_ROLES = ("approvals", "supply", "parcels", "patches")
+
+
+@dataclass
+class CountyAnalysis:
+    """The analyses of one county.
+
+    summary : what summary.json holds (docs/summary-schema.md): figures in 亩 and ratios, a
+        figure that cannot be computed is None with the reason beside it
+    satellite : the 卫片 ratio and its per-patch table, or None without a 卫片 layer
+    farmland : {layer role: 永久基本农田 overlap of that layer} (approvals, supply, parcels, patches)
+    inventory : the 存量建设用地 大盘点 (four categories, per-row tables)
+    disposal : the 处置率 of 批而未供 and 闲置土地
+    """
+    summary: dict
+    inventory: InventoryResult
+    disposal: DisposalResult
+    satellite: SatelliteResult | None = None
+    farmland: dict[str, FarmlandResult] = field(default_factory=dict)
+
+    @property
+    def results(self) -> dict:
+        """The results by name (``satellite``, ``inventory``, ``disposal``, ``farmland_<role>``)."""
+        out = {"inventory": self.inventory, "disposal": self.disposal}
+        if self.satellite is not None:
+            out["satellite"] = self.satellite
+        out.update({f"farmland_{role}": r for role, r in self.farmland.items()})
+        return out
+
+    def __getitem__(self, key: str):
+        """``analysis["summary"]`` and ``analysis["results"]``, as notebooks written for the dict form use."""
+        if key in ("summary", "results"):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default=None):
+        return self[key] if key in ("summary", "results") else default
+
+
+def analyse(county) -> CountyAnalysis:
+    """Run every analysis on a county (see :class:`CountyAnalysis`)."""
+    sat, farmland = None, {}
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "landkit_version": __version__,
+        "county": {"name": county.name, "adcode": county.adcode, "year": county.year,
+                   "as_of": county.as_of, "crs": f"EPSG:{county.crs.to_epsg()}" if county.crs else None,
+                   "layers": {r: len(g) for r, g in county.layers.items()}},
+    }
+    if county.patches is not None:
+        sat = satellite_ratio(county)
+        summary["satellite"] = {"available": True, **sat.summary}
+    else:
+        summary["satellite"] = {"available": False, "reason": "该县没有卫片图斑图层"}
+    inv = inventory(county)
+    summary["inventory"] = inv.summary
+    disp = disposal_rate(county)
+    summary["disposal"] = disp.summary
+    seen = set()
+    for f in list(inv.findings) + list(disp.findings):
+        key = (f.code, f.layer, f.field, f.message)
+        if key not in seen:
+            seen.add(key)
+            county.qa.add(f)
+    fo = {"tolerance_m2": county.config.sliver_m2}
+    if county.yjjbnt is None:
+        fo.update({"available": False, "reason": "该县没有永久基本农田图层"})
+    else:
+        fo["available"] = True
+        for role in OVERLAP_ROLES:
+            layer = county.layers.get(role)
+            if layer is None:
+                continue
+            r = farmland_overlap(layer, county, role=role)
+            farmland[role] = r
+            fo[role] = {"name": ROLE_NAMES[role], **r.summary}
+    summary["farmland_overlap"] = fo
+    summary["qa"] = {**county.qa.to_dict()}
+    return CountyAnalysis(summary, inv, disp, sat, farmland)
+
+
+def summary_and_results(analysis) -> tuple[dict, dict]:
+    """(summary, results) of a CountyAnalysis, or of the ``{"summary", "results"}`` mapping
+    hand-made analyses and older notebooks pass; ({}, {}) for None."""
+    if analysis is None:
+        return {}, {}
+    if isinstance(analysis, CountyAnalysis):
+        return analysis.summary, analysis.results
+    return analysis.get("summary") or {}, analysis.get("results") or {}
