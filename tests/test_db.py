@@ -76,6 +76,28 @@ def county_out(tmp_path_factory):
     return src, out
 
 
+def test_ledger_tables_come_from_the_results_not_the_workbook(dsn, schema, county_out, tmp_path):
+    """With ledger.xlsx deleted, the ledger tables are still written (from results.gpkg), with the
+    workbook's headers and rows."""
+    import openpyxl
+    _, out = county_out
+    wb = openpyxl.load_workbook(out / "ledger.xlsx", data_only=True)
+    ws = wb["卫片图斑清单"]
+    header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "监测编号")
+    headers = [c.value for c in ws[header_row]]
+    ids = sorted(str(c.value) for c in ws["A"][header_row:] if c.value not in (None, "合计"))
+    copy = tmp_path / out.name
+    shutil.copytree(out, copy)
+    (copy / "ledger.xlsx").unlink()
+    info = D.write_county_to_postgis(dsn, copy, schema)
+    assert {D.table_for_sheet(t) for t in wb.sheetnames} <= set(info["tables"])
+    cols = [r[0] for r in q(dsn, "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                                 "AND table_name = 'ledger_satellite_patches' ORDER BY ordinal_position", schema)]
+    assert [c for c in cols if c in headers] == headers
+    got = sorted(r[0] for r in q(dsn, f'SELECT "监测编号" FROM "{schema}".ledger_satellite_patches'))
+    assert got == ids and len(ids) == info["tables"]["ledger_satellite_patches"] > 0
+
+
 def test_write_county(dsn, schema, county_out):
     _, out = county_out
     info = D.write_county_to_postgis(dsn, out, schema)

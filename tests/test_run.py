@@ -68,6 +68,26 @@ def test_results_gpkg_layers(sample_run):
     assert ill == pytest.approx(s["satellite"]["illegal_farmland_mu"], abs=1e-6)
 
 
+def test_results_gpkg_holds_the_ledger_tables(sample_run):
+    """Every ledger sheet is also an attribute table 台账_<sheet> in results.gpkg: same headers,
+    same rows (no 合计 row), the same 亩 figures as the workbook's cells."""
+    out = sample_run[0]
+    wb = openpyxl.load_workbook(out / "ledger.xlsx", data_only=True)
+    layers = dict(pyogrio.list_layers(out / "results.gpkg"))
+    assert {f"台账_{t}" for t in wb.sheetnames} <= set(layers)
+    ws = wb["卫片图斑清单"]
+    header_row = next(r for r in range(1, 6) if ws.cell(r, 1).value == "监测编号")
+    headers = [c.value for c in ws[header_row]]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=header_row + 1)]
+    rows = [r for r in rows if any(v is not None for v in r) and r[0] != "合计"]
+    t = pyogrio.read_dataframe(out / "results.gpkg", layer="台账_卫片图斑清单", read_geometry=False)
+    assert list(t.columns) == headers and len(t) == len(rows)
+    area = next(h for h in headers if h.endswith("(亩)"))
+    j = headers.index(area)
+    assert t[area].tolist() == pytest.approx([r[j] for r in rows], abs=1e-9)
+    assert layers["台账_卫片图斑清单"] is None or layers["台账_卫片图斑清单"] in ("", "None", "Unknown")
+
+
 def test_ledger_sheets_headers_and_formats(sample_run):
     wb = openpyxl.load_workbook(sample_run[0] / "ledger.xlsx")
     assert {"卫片统计", "永农压占清单"} <= set(wb.sheetnames)

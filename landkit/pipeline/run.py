@@ -33,15 +33,18 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
 
 
 def write_outputs(county: County, res: CountyAnalysis, out_dir: Path) -> None:
-    from ..render.export import staging_folder, write_gpkg, write_json
+    from ..render.export import LEDGER_TABLE_PREFIX, staging_folder, write_gpkg, write_json
     from ..render.outputs import ledger_workbook, result_layers
     tmp = staging_folder(out_dir)
     try:
         write_json(res.summary, tmp / "summary.json")
-        layers = result_layers(county, res)
-        if layers:
-            write_gpkg(layers, tmp / "results.gpkg")
-        ledger_workbook(county, res).save(tmp / "ledger.xlsx")
+        ledger = ledger_workbook(county, res)
+        layers = dict(result_layers(county, res))
+        # the ledger's tables ride along as attribute tables (台账_<sheet>), so PostGIS and other
+        # readers take them from the results rather than reading ledger.xlsx back
+        layers.update({f"{LEDGER_TABLE_PREFIX}{title}": df for title, df in ledger.tables().items()})
+        write_gpkg(layers, tmp / "results.gpkg")
+        ledger.save(tmp / "ledger.xlsx")
         from ..render.report import build_report
         build_report(county, res, tmp / "report.html")
         for f in sorted(tmp.iterdir()):

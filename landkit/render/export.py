@@ -1,6 +1,7 @@
 """summary.json and results.gpkg writers (renderers: they never recompute figures)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import math
@@ -11,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+
+LEDGER_TABLE_PREFIX = "台账_"      # results.gpkg attribute tables holding the ledger's sheets
 
 
 def json_ready(o):
@@ -34,23 +37,46 @@ def write_json(summary: dict, path: Path) -> None:
     Path(path).write_text(json.dumps(json_ready(summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """Each result layer (Chinese layer and field names) into one GeoPackage."""
+def _is_null(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+
+
+def _gpkg_column(col: pd.Series) -> pd.Series:
+    """A column GeoPackage can store: lists joined with 、, dates as datetime64, booleans as 0/1,
+    nullable integers as float, any other mixed object column as text."""
+    if col.dtype == object or str(col.dtype).startswith(("string", "str")):
+        vals = [v for v in col.tolist() if not _is_null(v)]
+        if vals and all(isinstance(v, dt.date) for v in vals):
+            return pd.to_datetime(col, errors="coerce")
+        if vals and all(isinstance(v, (bool, np.bool_)) for v in vals):
+            return col.map(lambda v: None if _is_null(v) else int(v)).astype("float64")
+        return col.map(lambda v: "、".join(map(str, v)) if isinstance(v, (list, tuple))
+                       else (None if _is_null(v) else str(v)))
+    if str(col.dtype) == "Int64":
+        return col.astype("float64")
+    if col.dtype == bool:
+        return col.astype("int32")
+    return col
+
+
+def write_gpkg(layers: dict[str, pd.DataFrame], path: Path) -> None:
+    """Each result layer (Chinese layer and field names) into one GeoPackage.
+
+    A GeoDataFrame becomes a feature layer; a plain DataFrame (a ledger table) becomes an
+    attribute table without geometry.
+    """
+    import pyogrio
     path = Path(path)
-    for name, gdf in layers.items():
-        df = gdf.copy()
+    for name, frame in layers.items():
+        df = frame.copy()
+        geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
         for c in df.columns:
-            if c == df.geometry.name:
-                continue
-            if df[c].dtype == object or str(df[c].dtype).startswith(("string", "str")):
-                df[c] = df[c].map(lambda v: "、".join(map(str, v)) if isinstance(v, (list, tuple))
-                                  else (None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
-                                        else str(v)))
-            elif str(df[c].dtype) == "Int64":
-                df[c] = df[c].astype("float64")
-            elif df[c].dtype == bool:
-                df[c] = df[c].astype("int32")
-        df.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+            if c != geom:
+                df[c] = _gpkg_column(df[c])
+        if geom is None:
+            pyogrio.write_dataframe(df, path, layer=name, driver="GPKG")
+        else:
+            df.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
 
 
 def staging_folder(out_dir: Path) -> Path:

@@ -111,6 +111,28 @@ class Ledger:
         sheet = self.sheets.pop(i)
         self.sheets.insert(max(0, i + offset), sheet)
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Each sheet's data as the ledger shows it: {sheet title: DataFrame}.
+
+        Columns are the Chinese headers (a repeated header gets ``_2``, ``_3``); values are
+        the cell values (亩 rounded to 2 decimals, dates as ``datetime.date``, lists joined
+        with 、); no heading, note or 合计 row. This is what results.gpkg and PostGIS store,
+        so neither has to read the workbook back.
+        """
+        out = {}
+        for s in self.sheets:
+            n = len(s.df)
+            taken: set = set()
+            data = {}
+            for c in s.cols:
+                name, k = c.header, 2
+                while name in taken:
+                    name, k = f"{c.header}_{k}", k + 1
+                taken.add(name)
+                data[name] = _column_values(s.df[c.key] if c.key in s.df.columns else None, c.kind, n)
+            out[s.title] = pd.DataFrame(data, index=range(n), columns=list(data))
+        return out
+
     def save(self, path) -> None:
         import xlsxwriter
         wb = xlsxwriter.Workbook(str(path))

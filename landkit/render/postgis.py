@@ -1,8 +1,9 @@
 """PostGIS output: a county's result layers and ledger tables into one schema per run.
 
 ``write_county_to_postgis(dsn, county_out_dir, schema)`` reads what ``landkit run`` wrote
-(``results.gpkg`` layers, ``ledger.xlsx`` sheets, ``summary.json``) and writes it into PostGIS so
-the results can join a province's 一张图 database:
+(``summary.json`` and ``results.gpkg``: its result layers and the ledger's tables, stored there
+as ``台账_<sheet>``; ``ledger.xlsx`` is never read back) and writes it into PostGIS so the
+results can join a province's 一张图 database:
 
 * one schema per run (default ``landkit_<YYYYMMDD_HHMMSS>``; any name may be given, and writing
   the same county again into the same schema replaces its rows);
@@ -11,7 +12,7 @@ the results can join a province's 一张图 database:
 * result layers keep their fields; geometry goes to column ``geom`` as
   ``geometry(MultiPolygon, 4490)`` (CGCS2000 geographic: counties in different 3° zones share
   one table), with the source SRID in ``src_srid`` and a GiST index;
-* ledger sheets become tables ``ledger_*`` (header row and data rows; the 合计 row is left out);
+* ledger sheets become tables ``ledger_*`` (the sheet's columns and rows; no 合计 row);
 * ``counties`` holds one row per county with its headline figures and the whole summary as
   ``jsonb``; ``landkit_tables`` lists every table with its Chinese title (also set as the
   table's COMMENT).
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, LandkitError
+from .export import LEDGER_TABLE_PREFIX
 
 DB_SRID = 4490
 CATALOG = "landkit_tables"
@@ -142,64 +144,31 @@ def table_for_sheet(name: str) -> str:
 # reading a county's outputs
 # --------------------------------------------------------------------------------------
 
-def read_ledger_tables(path) -> dict[str, pd.DataFrame]:
-    """The tables of a landkit ledger workbook: {sheet name: DataFrame} (header row and data rows).
-
-    The header row is the first row filled like landkit's headers (or, failing that, the first
-    row whose cells are all text); the 合计 (totals) row and blank rows are left out.
-    """
-    from openpyxl import load_workbook
-    wb = load_workbook(path, data_only=True)
-    out = {}
-    for ws in wb.worksheets:
-        rows = list(ws.iter_rows())
-        hdr = None
-        for i, row in enumerate(rows[:10]):
-            fg = getattr(row[0].fill, "fgColor", None) if row else None
-            if fg is not None and str(getattr(fg, "rgb", "")).upper().endswith("DCE6F1"):
-                hdr = i
-                break
-        if hdr is None:
-            for i, row in enumerate(rows[:10]):
-                vals = [c.value for c in row]
-                if len(vals) > 1 and all(isinstance(v, str) for v in vals if v is not None) \
-                        and sum(v is not None for v in vals) == len(vals):
-                    hdr = i
-                    break
-        if hdr is None:
-            continue
-        headers = [c.value for c in rows[hdr]]
-        while headers and headers[-1] is None:
-            headers.pop()
-        taken: set = set()
-        cols = [_ident(h if h is not None else f"列{j + 1}", taken) for j, h in enumerate(headers)]
-        data = []
-        for row in rows[hdr + 1:]:
-            vals = [c.value for c in row[:len(cols)]]
-            vals += [None] * (len(cols) - len(vals))
-            if all(v is None for v in vals):
-                continue
-            if vals[0] == "合计" and sum(v is not None for v in vals) > 1:
-                continue
-            data.append(vals)
-        out[ws.title] = pd.DataFrame(data, columns=cols)
-    return out
-
-
 def read_county_outputs(out_dir) -> dict:
-    """{"summary", "layers": {name: GeoDataFrame}, "tables": {sheet: DataFrame}} from a county's output folder."""
+    """{"summary", "layers": {name: GeoDataFrame}, "tables": {sheet: DataFrame}} from a county's output folder.
+
+    Everything comes from ``summary.json`` and ``results.gpkg``: the feature layers, and the
+    ledger's sheets, which ``landkit run`` stores there as attribute tables ``台账_<sheet>``
+    (``ledger.xlsx`` is for people and is never read back).
+    """
     import pyogrio
     d = Path(out_dir)
     sp = d / "summary.json"
     if not sp.is_file():
         raise InputError("没有找到 summary.json：这不是 landkit run 的输出文件夹", file=d)
     summary = json.loads(sp.read_text(encoding="utf-8"))
-    layers = {}
+    layers, tables = {}, {}
     gp = d / "results.gpkg"
     if gp.is_file():
         for name, _ in pyogrio.list_layers(gp):
-            layers[str(name)] = pyogrio.read_dataframe(gp, layer=str(name))
-    tables = read_ledger_tables(d / "ledger.xlsx") if (d / "ledger.xlsx").is_file() else {}
+            name = str(name)
+            if name.startswith(LEDGER_TABLE_PREFIX):
+                df = pd.DataFrame(pyogrio.read_dataframe(gp, layer=name, read_geometry=False))
+                taken: set = set()
+                df.columns = [_ident(c, taken) for c in df.columns]
+                tables[name[len(LEDGER_TABLE_PREFIX):]] = df
+            else:
+                layers[name] = pyogrio.read_dataframe(gp, layer=name)
     return {"summary": summary, "layers": layers, "tables": tables, "path": str(d)}
 
 
