@@ -1,5 +1,6 @@
 """locate(): township and village by the largest overlap of DLTB 坐落单位 codes (townships layer
-where no code is valid), the 三大类 areas of each geometry, and township_names()."""
+where no code is valid, or first with ``[township] source = "layer"``), the 三大类 areas of each
+geometry; piece_townships() for DLTB pieces; township_names()."""
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -191,3 +192,60 @@ def test_township_names_without_the_layer_or_the_code_field():
 def test_township_names_from_a_county_read_from_gbk_files(county):
     towns, _ = township_names(county)
     assert towns == {t[0]: t[1] for t in TOWNS}
+
+
+# ------------------------------------------------------------------ [township] source, DLTB pieces
+
+@pytest.fixture(scope="module")
+def shifted(tmp_path_factory):
+    """The same DLTB, with a townships layer whose 泽林镇 reaches 50 m further east (0–250 m)
+    than the DLTB codes say (0–200 m): the two sources disagree on 200–250 m."""
+    d = tmp_path_factory.mktemp("loc2") / "420704_鄂城区"
+    dl = gpd.GeoDataFrame({"BSM": [r[0] for r in DLTB], "DLBM": [r[1] for r in DLTB],
+                           "ZLDWDM": [r[2] for r in DLTB], "ZLDWMC": [r[3] for r in DLTB]},
+                          geometry=[box(100 * i, 0, 100 * (i + 1), 100) for i in range(4)], crs="EPSG:4526")
+    write_shp(dl, d / "DLTB.shp")
+    towns = [("420704100", "泽林镇", 0, 250), ("420704102", "汀祖镇", 250, 300), ("420704103", "碧石渡镇", 300, 400)]
+    xzq = gpd.GeoDataFrame({"XZQDM": [t[0] for t in towns], "XZQMC": [t[1] for t in towns]},
+                           geometry=[box(t[2], -50, t[3], 150) for t in towns], crs="EPSG:4526")
+    write_shp(xzq, d / "XZQ.shp")
+    return lk.read_county(d)
+
+
+def test_source_dltb_and_source_layer_follow_their_own_source(shifted):
+    g = box(180, 10, 290, 60)      # DLTB: 20 m 泽林镇 code, 90 m 汀祖镇 code; layer: 70 m 泽林镇, 40 m 汀祖镇
+    by_dltb = _locate(shifted, [g]).iloc[0]
+    assert by_dltb["township"] == "420704102" and by_dltb["village"] == "420704102102"
+    cfg = shifted.config.merged({"township": {"source": "layer"}})
+    by_layer = _locate(shifted, [g], cfg=cfg).iloc[0]
+    assert by_layer["township"] == "420704100" and by_layer["township_name"] == "泽林镇"
+    # the DLTB village (石山村, in 汀祖镇) is not kept under another township
+    assert pd.isna(by_layer["village"]) and pd.isna(by_layer["village_name"])
+    # where both agree, the village from the codes stays
+    agree = _locate(shifted, [box(10, 10, 50, 50)], cfg=cfg).iloc[0]
+    assert agree["township"] == "420704100" and agree["village"] == "420704100101"
+
+
+def test_source_setting_is_checked(shifted, tmp_path):
+    from landkit.errors import LandkitError
+    from landkit.settings import load_settings
+    (tmp_path / "landkit.toml").write_text('[township]\nsource = "xzq"\n', encoding="utf-8")
+    with pytest.raises(LandkitError) as e:
+        load_settings(tmp_path)
+    assert "township" in str(e.value) and "source" in str(e.value)
+
+
+def test_piece_townships_codes_first_then_the_largest_layer_part(shifted):
+    from landkit.analyses.location import piece_townships
+    # piece 0 has a valid code; pieces 1, 2 do not: 1 lies 60 % in 碧石渡镇 (300–400) and 40 % in
+    # 汀祖镇 (250–300) by the layer; 2 lies outside every township
+    zl = np.array(["4207041021020000000", "4207041", None], dtype=object)
+    geoms = np.array([box(210, 10, 240, 40), box(270, 0, 320, 100) | box(320, 0, 345, 100),
+                      box(9000, 9000, 9010, 9010)], dtype=object)
+    town, vill = piece_townships(zl, geoms, shifted, shifted.config, 1.0)
+    assert town.tolist() == ["420704102", "420704103", None]
+    assert vill.tolist() == ["420704102102", None, None]
+    cfg = shifted.config.merged({"township": {"source": "layer"}})
+    town, vill = piece_townships(zl, geoms, shifted, cfg, 1.0)
+    assert town.tolist() == ["420704100", "420704103", None]        # 210–240 m is 泽林镇 in the layer
+    assert vill.tolist() == [None, None, None]

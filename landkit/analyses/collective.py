@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 
 from ..standards.codes import is_valid_unit_code, ownership
-from .location import locate, township_names
+from .location import piece_townships, township_names
 from ..settings import settings_for
 from .stock import PLAN_COLUMNS, add_area_units, category_summary, empty_frame, geometry_values, numeric_column, row_ids, text_column
 
@@ -83,8 +83,8 @@ def collective_commercial(county, config=None) -> CollectiveResult:
     m = (own == "集体") & d["DLBM"].isin(s.collective_dlbm).to_numpy()
     sub = d[m]
     zl = text_column(sub, "ZLDWDM")
-    town = np.array([z[:9] if is_valid_unit_code(z) else None for z in zl], dtype=object)
-    vill = np.array([z[:12] if is_valid_unit_code(z) else None for z in zl], dtype=object)
+    # each parcel's own ZLDWDM, else the township layer (location's one township rule)
+    town, vill = piece_townships(zl, geometry_values(sub), county, cfg, cfg.sliver_m2)
     tnames, vnames = township_names(county)
     zm = text_column(sub, "ZLDWMC")
     out = gpd.GeoDataFrame({"id": row_ids(sub, "dltb"),
@@ -99,27 +99,11 @@ def collective_commercial(county, config=None) -> CollectiveResult:
     out["township"] = town
     out["township_name"] = [tnames.get(t) if t else None for t in town]
     out["village"] = vill
-    out["village_name"] = [vnames.get(v) or n if v else None for v, n in zip(vill, zm)]
-    # towns without a valid ZLDWDM: the townships layer
-    miss = np.array([t is None for t in town], dtype=bool)
-    if miss.any():
-        loc = locate(geometry_values(out)[miss], _NoDltb(county), cfg, cfg.sliver_m2)
-        out.loc[out.index[miss], "township"] = loc["township"].to_numpy()
-        out.loc[out.index[miss], "township_name"] = loc["township_name"].to_numpy()
+    own_code = [str(z)[:12] if z is not None else None for z in zl]
+    out["village_name"] = [(vnames.get(v) or (n if v == c else None)) if v else None
+                           for v, n, c in zip(vill, zm, own_code)]
     for c in PLAN_COLUMNS:
         out[c] = None
     summ = category_summary(out, [], [], "collective_commercial")
     summ["dlbm"] = list(s.collective_dlbm)
     return CollectiveResult(out, summ, [])
-
-
-class _NoDltb:
-    """A county view without DLTB (locate by the townships layer only)."""
-
-    def __init__(self, county):
-        self._c = county
-
-    dltb = None
-
-    def __getattr__(self, name):
-        return getattr(self._c, name)

@@ -16,11 +16,12 @@ import pandas as pd
 from ..errors import InputError
 from ..io.fields import ID_FIELDS, feature_ids
 from ..overlay.engine import overlay_areas
-from ..standards.codes import CULTIVATED, is_valid_unit_code
+from ..standards.codes import CULTIVATED
 from ..settings import settings_for
 from ..standards.units import m2_to_mu
 from ..standards.vocabulary import (CLASS_NAMES, DEFAULT_JUDGEMENT, ILLEGAL, LEGAL, OTHER, PSEUDO,  # noqa: F401
                                    classify_judgements, normalise_judgement, status_of)
+from .location import locate, piece_townships, township_names
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
 
@@ -110,15 +111,10 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     net = s.farmland_mode == "net"
     pieces = r_gd.pieces
     pieces["used_m2"] = pieces["net_m2"] if net else pieces["area_m2"]
-    # township of each 耕地 piece: the DLTB feature's ZLDWDM[:9], else the township layer
-    zl = gd["ZLDWDM"].to_numpy(dtype=object)[pieces["ib"].to_numpy()]
-    town = np.array([z[:9] if is_valid_unit_code(z) else None for z in zl], dtype=object)
-    if county.townships is not None and (town == None).any():  # noqa: E711
-        miss = town == None  # noqa: E711
-        pts = gpd.GeoDataFrame(geometry=pieces.geometry[miss].representative_point().values, crs=pieces.crs)
-        j = gpd.sjoin(pts, county.townships[["XZQDM", "geometry"]], how="left", predicate="within")
-        j = j[~j.index.duplicated()]
-        town[np.flatnonzero(miss)] = j["XZQDM"].to_numpy(dtype=object)
+    # township of each 耕地 piece: its parcel's ZLDWDM, else the township layer (location's rule)
+    zl = gd["ZLDWDM"].to_numpy(dtype=object)[pieces["ib"].to_numpy()] if "ZLDWDM" in gd.columns \
+        else np.full(len(pieces), None, dtype=object)
+    town, _ = piece_townships(zl, np.asarray(pieces.geometry.values, dtype=object), county, cfg, sliver)
     town = np.array([t if t else "未知" for t in town], dtype=object)
     pieces["township"] = town
 
@@ -164,7 +160,6 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     tmain[main["ia"].to_numpy()] = main["township"].to_numpy()
     nowhere = np.flatnonzero(tmain == None)  # noqa: E711 — patches without 耕地: where they lie
     if len(nowhere):
-        from .location import locate
         loc = locate(np.asarray(p.geometry.values, dtype=object)[nowhere], county, cfg, sliver)
         tmain[nowhere] = loc["township"].to_numpy(dtype=object)
     out["township"] = tmain
@@ -187,7 +182,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
                 break
             pick.append(i)
             acc += float(m2_to_mu(fu[i]))
-    names = _township_names(county)
+    names = township_names(county)[0]
     # by township: sums of pieces
     pc = pieces.assign(cls=out["class"].to_numpy()[pieces["ia"].to_numpy()])
     pc = pc[pc["cls"].isin([LEGAL, ILLEGAL])]     # townships with new-construction 耕地
@@ -262,10 +257,3 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
     for col in ("area_m2", "farmland_m2", "farmland_net_m2", "farmland_used_m2", "yjjbnt_m2"):
         out[col[:-3] + "_mu"] = m2_to_mu(out[col].to_numpy())
     return SatelliteResult(out, summary)
-
-
-def _township_names(county) -> dict:
-    if county.townships is not None and "XZQMC" in county.townships.columns:
-        t = county.townships
-        return {str(k): str(v) for k, v in zip(t["XZQDM"], t["XZQMC"]) if k is not None and v is not None}
-    return {}
