@@ -1,11 +1,23 @@
-"""landkit: a toolkit for county natural-resources bureaus (县级自然资源局).
+"""landkit: the annual land analyses of a county natural-resources bureau (县级自然资源局).
 
-Read a county's land data the way bureaus hold it, compute official CGCS2000 ellipsoidal
-areas, check data quality, and (in later modules) analyse 卫片, 永久基本农田, 存量建设用地.
+landkit reads a county's land data as bureaus hold it (shapefiles in GBK, geodatabases,
+GeoPackages; 三调 DLTB, 永久基本农田, 卫片图斑, approvals, supply, parcels), checks its
+quality, and computes with CGCS2000 ellipsoidal areas (亩 = m² × 3/2000):
+
+* the 卫片 violation ratio (illegal 耕地 ÷ 耕地 taken by new construction) against the local
+  cap and the 15 % line;
+* 永久基本农田 overlap of approvals, supply, parcels and patches;
+* the 存量建设用地 inventory (批而未供, 闲置土地, 城镇低效用地, 农村集体经营性建设用地) and the
+  annual 处置率;
+
+and writes them as summary.json, a 台账 workbook, a GeoPackage, PostGIS tables and an offline
+HTML report with maps. The rules it follows, with their sources, are in docs/rules.md.
 
     >>> import landkit as lk
     >>> county = lk.read_county("sample_data/420704_鄂城区")
-    >>> county.dltb.head()
+    >>> result = lk.analyse(county)
+    >>> result.summary["satellite"]["ratio"]
+    >>> lk.report(county, result, "report.html")
 """
 from .settings import Settings, load_settings
 from .errors import ConfigError, InputError, LandkitError
