@@ -139,6 +139,47 @@ def test_bowtie_in_a_gbk_shapefile_is_repaired_on_read(tmp_path):
     assert d.geometry.iloc[0].area == pytest.approx(5000.0)
 
 
+def _drawn_area_m2(ring_xy, crs="EPSG:4526"):
+    """Independent area of a ring as drawn (self-crossing rings included): pyproj.Geod's signed
+    polygon area of the ring's densified lon/lat vertices, absolute value."""
+    import pyproj
+    line = shapely.segmentize(shapely.LineString(ring_xy), 1.0)
+    tr = pyproj.Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
+    xy = np.asarray(line.coords)
+    lon, lat = tr.transform(xy[:, 0], xy[:, 1])
+    return abs(pyproj.Geod(a=6378137.0, rf=298.257222101).polygon_area_perimeter(lon, lat)[0])
+
+
+def test_repair_that_changes_the_area_is_reported_per_feature(tmp_path):
+    """repair_area_changed: a bow-tie whose lobes cancel (drawn 0 m²) and an unequal bow-tie are
+    reported with their areas as drawn and after repair (m² and 亩); a spike, whose repair changes
+    nothing measurable, is repaired without that warning."""
+    from landkit.io.read import load_layer
+    from landkit.standards.area import ellipsoidal_area
+    even = [(X0, Y0), (X0 + 100, Y0 + 100), (X0 + 100, Y0), (X0, Y0 + 100), (X0, Y0)]
+    uneven = [(X0 + 200, Y0), (X0 + 300, Y0 + 100), (X0 + 300, Y0), (X0 + 200, Y0 + 30), (X0 + 200, Y0)]
+    spike = [(X0 + 400, Y0), (X0 + 500, Y0), (X0 + 500, Y0 + 100), (X0 + 500, Y0 + 160),
+             (X0 + 500, Y0 + 100), (X0 + 400, Y0 + 100), (X0 + 400, Y0)]
+    geoms = [Polygon(even), Polygon(uneven), Polygon(spike)]
+    assert not any(shapely.is_valid(geoms))
+    g = gpd.GeoDataFrame({"BSM": ["对称", "不对称", "毛刺"], "DLBM": ["0101"] * 3,
+                          "ZLDWDM": ["4207041001010000000"] * 3}, geometry=geoms, crs="EPSG:4526")
+    write_shp(g, tmp_path / "DLTB.shp")
+    d, _, findings = load_layer(tmp_path / "DLTB.shp", None, "dltb")
+    assert sorted(next(f for f in findings if f.code == "geometry_repaired").features) == ["不对称", "对称", "毛刺"]
+    changed = {f.features[0]: f for f in findings if f.code == "repair_area_changed"}
+    assert set(changed) == {"对称", "不对称"}
+    after = dict(zip(d["BSM"], ellipsoidal_area(d.geometry)))
+    for name, ring in (("对称", even), ("不对称", uneven)):
+        f = changed[name]
+        assert f.level == "warning" and f.layer == "dltb" and f.file.endswith("DLTB.shp")
+        drawn = _drawn_area_m2(ring)
+        assert f"绘制面积 {drawn:.2f} m²（{drawn * 3 / 2000:.2f} 亩）" in f.message
+        assert f"修复后 {after[name]:.2f} m²（{after[name] * 3 / 2000:.2f} 亩）" in f.message
+    assert _drawn_area_m2(even) < 1.0 and after["对称"] == pytest.approx(5000, rel=1e-3)
+    assert after["毛刺"] == pytest.approx(_drawn_area_m2(spike), rel=1e-6)
+
+
 # ------------------------------------------------------------------ valid_polygons
 
 def test_valid_polygons_returns_the_same_array_when_nothing_to_do():

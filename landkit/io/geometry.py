@@ -20,6 +20,9 @@ class GeometryReport:
     dropped_empty: list = field(default_factory=list)
     dropped_nonpolygon: list = field(default_factory=list)
     repaired: list = field(default_factory=list)
+    repaired_rows: list = field(default_factory=list)     # input row positions of ``repaired``
+    repaired_before: list = field(default_factory=list)   # their geometries as drawn (2-D)
+    repaired_after: list = field(default_factory=list)    # and as repaired
     collapsed: list = field(default_factory=list)         # invalid and nothing polygonal left
     z_dropped: bool = False
 
@@ -105,6 +108,9 @@ def clean_polygons(geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.n
         gone = np.zeros(n, dtype=bool)
         gone[bad] = shapely.is_missing(fixed) | shapely.is_empty(fixed)
         rep.repaired = ids[bad & ~gone].tolist()
+        rep.repaired_rows = np.flatnonzero(bad & ~gone).tolist()
+        rep.repaired_before = list(geoms[rep.repaired_rows]) if rep.repaired_rows else []
+        rep.repaired_after = list(out[rep.repaired_rows]) if rep.repaired_rows else []
         rep.collapsed = ids[gone].tolist()
         keep &= ~gone
     nowempty = keep & (shapely.is_missing(out) | shapely.is_empty(out))

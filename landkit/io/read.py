@@ -307,6 +307,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     out = gpd.GeoDataFrame(df.drop(columns="geometry").iloc[pos].reset_index(drop=True),
                            geometry=gpd.GeoSeries(cleaned, crs=crsd.crs).values, crs=crsd.crs)
     findings += _geometry_findings(rep, role, path)
+    findings += repair_area_findings(rep, crsd.crs, role, path, rname)
     if len(out) == 0:
         raise InputError(f"{rname}图层没有有效的面要素（{n0} 个要素全部为空或无效）", file=path, layer=layer)
     src = LayerSource(role, path, layer, enc, crsd, n0, len(out), mapping)
@@ -376,6 +377,37 @@ def _feature_ids(df: pd.DataFrame, role) -> np.ndarray:
         lab = v.where(v.notna() & (v.str.strip() != ""), fid)
         return lab.astype(object).to_numpy()
     return fid.to_numpy(dtype=object)
+
+
+REPAIR_AREA_SHARE = 0.01      # a repair that changes a feature's area by more than 1 % ...
+REPAIR_AREA_M2 = 1.0          # ... and more than 1 m² is reported feature by feature
+
+
+def repair_area_findings(rep, crs, role, path, layer_name: str) -> list[Finding]:
+    """``repair_area_changed`` warnings, one per repaired feature whose ellipsoidal area changed
+    by more than 1 % and 1 m²: the area as drawn (the ring formula on the invalid geometry,
+    holes subtracted, what a GIS reports for it) and after repair, in m² and 亩."""
+    if not rep.repaired_rows:
+        return []
+    from ..standards.area import ellipsoidal_area
+    from ..standards.units import m2_to_mu
+    before = ellipsoidal_area(np.asarray(rep.repaired_before, dtype=object), crs=crs)
+    out = []
+    ids = rep.repaired
+    after_geoms = np.asarray(rep.repaired_after, dtype=object)
+    after = ellipsoidal_area(after_geoms, crs=crs)
+    for fid, b, a in zip(ids, before.tolist(), after.tolist()):
+        diff = a - b
+        if abs(diff) <= REPAIR_AREA_M2 or abs(diff) <= REPAIR_AREA_SHARE * max(abs(b), abs(a)):
+            continue
+        share = f"{diff / b:+.1%}" if b > 0 else "原面积为 0"
+        out.append(Finding(
+            "warning", "repair_area_changed",
+            f"{layer_name}要素 {fid} 的几何无效，修复后面积改变：绘制面积 {b:.2f} m²（{float(m2_to_mu(b)):.2f} 亩），"
+            f"修复后 {a:.2f} m²（{float(m2_to_mu(a)):.2f} 亩），变化 {diff:+.2f} m²（{share}）。"
+            f"分析按修复后的面积计算，请核对该图斑的绘制",
+            layer=role, file=str(path), features=[fid]))
+    return out
 
 
 def _geometry_findings(rep, role, path) -> list[Finding]:
