@@ -12,6 +12,7 @@ from pyproj import CRS
 
 from .settings import ROLES, Settings, load_settings
 from .errors import InputError
+from .standards.codes import is_county_code
 from .findings import Finding, QAReport
 from .qa import check_dates, check_dltb, check_duplicate_ids, check_judgements, check_self_overlap
 from .io.crs import datum_family, working_crs_for
@@ -203,13 +204,25 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
         gdf[AREA_COL] = ellipsoidal_area(gdf.geometry)
     name, adcode = _meta_from_folder(folder)
     cc = cfg.county
+    if adcode is not None and not cc.adcode and not is_county_code(adcode):
+        qa.add(Finding("warning", "adcode_invalid",
+                       f"文件夹名开头的 {adcode} 不是有效的县级行政区划代码（GB/T 2260：6 位，省级代码 11–82，"
+                       "末两位不为 00），不作为本县代码使用", file=folder.name))
+        adcode = None
     adcode = cc.adcode or adcode
     if "dltb" in layers:
         d = layers["dltb"]
         if adcode is None and "ZLDWDM" in d.columns:
-            pref = d["ZLDWDM"].dropna().str[:6]
-            if len(pref):
-                adcode = str(pref.mode().iloc[0])
+            # the county code most 坐落单位代码 start with; only valid codes count
+            pref = d["ZLDWDM"].dropna().astype(str).str[:6]
+            valid = pref[pref.map(is_county_code).astype(bool)]
+            if len(valid):
+                adcode = str(valid.mode().iloc[0])
+            elif len(pref):
+                qa.add(Finding("warning", "adcode_invalid",
+                               f"坐落单位代码前 6 位（如 {pref.iloc[0]}）不是有效的县级行政区划代码，未用作本县代码；"
+                               "报告标题只用县名。请在 landkit.toml 的 [county] 中写明 adcode",
+                               "dltb", str(sources["dltb"].path), "ZLDWDM"))
         qa.add(check_dltb(d, d[AREA_COL].to_numpy(), cfg, adcode=adcode, file=sources["dltb"].path))
     overlap_pairs = {}
     if "yjjbnt" in layers:

@@ -76,8 +76,8 @@ def setting(default, doc: str, *, unit: str = "", kind: str | None = None, choic
 class CountySettings:
     """``[county]``: who the county is and the period analysed."""
     name: str | None = setting(None, "县（区）名称；默认取文件夹名中代码之后的部分", kind="str")
-    adcode: str | None = setting(None, "6 位行政区划代码；默认取文件夹名开头的 6 位数字，或 DLTB 坐落单位代码前 6 位",
-                                 kind="str")
+    adcode: str | None = setting(None, "6 位县级行政区划代码（GB/T 2260）；默认取文件夹名开头的 6 位数字，"
+                                 "或 DLTB 坐落单位代码前 6 位（均须为有效代码）", kind="adcode")
     year: int | None = setting(None, "分析年度；决定读取哪一期 DLTB（如 DLTB_2023 与 DLTB_2024 并存时）。命令行 --year 覆盖",
                                kind="year")
     as_of: dt.date | None = setting(None, "统计截止日期 YYYY-MM-DD；默认为年度的 12 月 31 日。命令行 --as-of 覆盖",
@@ -113,6 +113,18 @@ class TownshipSettings:
     source: str = setting("dltb", "乡镇归属的依据：dltb = 按所压 DLTB 图斑的坐落单位代码（ZLDWDM 前 9 位），"
                           "代码无效处再用乡镇界线图层；layer = 先用乡镇界线图层。两种都按面积最大者归属",
                           kind="str", choices=("dltb", "layer"))
+
+
+@dataclass
+class QASettings:
+    """``[qa]``: when a layer's data are too broken to be used (docs/rules.md R6b)."""
+    max_invalid_share: float = setting(0.5, "关键字段（地类编码、坐落单位代码、判定类型、日期等）无效值占比超过此值时，"
+                                       "该图层判为不可用（错误）；不超过时只列出无效的要素（警告）",
+                                       kind="float", minimum=0.0, maximum=1.0)
+    repair_area_share: float = setting(0.01, "无效几何修复后面积变化超过此比例（且超过 repair_area_m2）时逐个报告",
+                                       kind="float", minimum=0.0)
+    repair_area_m2: float = setting(1.0, "无效几何修复后面积变化超过此值（且超过 repair_area_share）时逐个报告",
+                                    unit="m²", kind="float", minimum=0.0)
 
 
 @dataclass
@@ -201,7 +213,8 @@ class ReportSettings:
 
 
 SECTIONS: dict[str, type] = {
-    "county": CountySettings, "classes": ClassSettings, "area": AreaSettings, "township": TownshipSettings,
+    "county": CountySettings, "classes": ClassSettings, "area": AreaSettings, "qa": QASettings,
+    "township": TownshipSettings,
     "satellite": SatelliteSettings, "inventory": InventorySettings, "disposal": DisposalSettings,
     "report": ReportSettings,
 }
@@ -264,6 +277,11 @@ def _convert(value: Any, f: dataclasses.Field, section: str, source: str | None)
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise bad("字符串")
         value = str(value)
+    elif kind == "adcode":
+        from .standards.codes import is_county_code
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not is_county_code(str(value).strip()):
+            raise bad("6 位县级行政区划代码（GB/T 2260，如 \"420704\"；省级代码 11–82，末两位不为 00）")
+        value = str(value).strip()
     elif kind == "bool":
         if not isinstance(value, bool):
             raise bad("true 或 false")
@@ -395,6 +413,7 @@ class Settings:
     encoding: dict[str, str] = field(default_factory=dict)
     classes: ClassSettings = field(default_factory=ClassSettings)
     area: AreaSettings = field(default_factory=AreaSettings)
+    qa: QASettings = field(default_factory=QASettings)
     township: TownshipSettings = field(default_factory=TownshipSettings)
     satellite: SatelliteSettings = field(default_factory=SatelliteSettings)
     inventory: InventorySettings = field(default_factory=InventorySettings)

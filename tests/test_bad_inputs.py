@@ -31,7 +31,7 @@ def invoke(capsys, *argv):
 
 
 def test_corpus_is_big_enough():
-    assert len(corpus.CASES) >= 30
+    assert len(corpus.CASES) >= 60
 
 
 @pytest.mark.parametrize("name", sorted(corpus.CASES))
@@ -71,6 +71,48 @@ def test_run(bad_root, capsys, tmp_path, name):
             assert n in err, (n, err)
         # no half-written output
         assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def _figures(summary: dict) -> dict:
+    """The headline figures of a summary.json: every number under satellite, inventory,
+    disposal and farmland_overlap (by_township lists included), keyed by path."""
+    out = {}
+
+    def walk(v, path):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}.{k}")
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, f"{path}[{i}]")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) or v is None:
+            out[path] = v
+    for key in ("satellite", "inventory", "disposal", "farmland_overlap"):
+        walk(summary.get(key), key)
+    return out
+
+
+@pytest.fixture(scope="module")
+def base_figures(bad_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("base") / "out"
+    from landkit.pipeline.run import run_county
+    return _figures(run_county(corpus.county_dir("unbroken_base_county", bad_root), out))
+
+
+@pytest.mark.parametrize("name", sorted(corpus.SAME_FIGURES - {"unbroken_base_county"}))
+def test_broken_the_way_exports_are_same_figures_as_the_clean_county(bad_root, base_figures, tmp_path, name):
+    """A file broken the way real exports are (encodings, .prj dialects, dates as numbers, codes
+    padded, full-width, as names, two vintages, ...) gives every figure of the clean county: a
+    wrong figure is a failure, not just a traceback. 亩 to 0.01; reprojected lon/lat DLTB to 1e-6."""
+    from landkit.pipeline.run import run_county
+    got = _figures(run_county(corpus.county_dir(name, bad_root), tmp_path / "out"))
+    assert set(got) == set(base_figures)
+    for k, want in base_figures.items():
+        if want is None or got[k] is None:
+            assert got[k] == want, k
+        else:
+            assert got[k] == pytest.approx(want, rel=1e-6, abs=0.005), k
+    assert any(v for v in base_figures.values())      # the oracle has figures to compare
 
 
 def test_console_check_prints_brackets_and_feature_ids(bad_root, capsys):

@@ -65,7 +65,7 @@ def test_aliases_and_case(tmp_path):
 
 
 def test_config_field_map(tmp_path):
-    df = dltb_frame(4).rename(columns={"DLBM": "地类代码X"})
+    df = dltb_frame(4).rename(columns={"DLBM": "地类代码X"}).drop(columns=["DLMC"])
     p = write_shp(df, tmp_path / "DLTB.shp")
     with pytest.raises(InputError):
         lk.read_layer(p, role="dltb")
@@ -74,7 +74,7 @@ def test_config_field_map(tmp_path):
 
 
 def test_missing_required_field_names_layer_and_field(tmp_path):
-    p = write_shp(dltb_frame(4).drop(columns=["DLBM"]), tmp_path / "DLTB.shp")
+    p = write_shp(dltb_frame(4).drop(columns=["DLBM", "DLMC"]), tmp_path / "DLTB.shp")
     with pytest.raises(InputError) as e:
         lk.read_layer(p, role="dltb")
     assert e.value.field == "DLBM" and "地类编码" in str(e.value) and "DLTB.shp" in str(e.value)

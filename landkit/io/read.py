@@ -21,6 +21,7 @@ from ..findings import Finding
 from .crs import CRSDecision, check_coordinates_fit, crs_from_coordinates, crs_from_prj_text
 from .encoding import EncodingDecision, sibling_file, detect_shapefile_encoding, fast_codec, recode_latin1
 from .fields import ID_FIELDS, ROLE_NAMES, SCHEMAS, match_fields, missing_required
+from .validity import check_key_fields, dlbm_from_names
 from .geometry import clean_polygons
 
 VECTOR_EXTS = {".shp", ".gpkg", ".geojson", ".json"}
@@ -182,7 +183,8 @@ def _as_code(col: pd.Series, pad4: bool = False) -> pd.Series:
             txt[ok & ~integral.reindex(col.index, fill_value=True)] = v[~integral].astype(str).to_numpy(dtype=object)
         out = txt
     else:
-        out = col.astype("string").str.strip()
+        # NFKC: full-width digits and letters (０１０１, ＫＡ) and ideographic spaces become ASCII
+        out = col.astype("string").str.normalize("NFKC").str.strip()
         out = out.where(out.notna() & (out != ""), None).astype(object)
         out = out.where(out.notna(), None)
     if pad4:
@@ -272,6 +274,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
         findings.append(Finding("warning", "field_fallback", "缺少坐落单位代码 ZLDWDM，以权属单位代码 QSDWDM 代替",
                                 layer=role, file=str(path), field="ZLDWDM"))
     if role:
+        findings += dlbm_from_names(df, role, path)        # DLMC names → DLBM codes where codes are missing
         miss = missing_required(set(df.columns), role)
         if miss:
             spec = miss[0]
@@ -284,6 +287,10 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
 
     ids = _feature_ids(df, role)
     findings += _coerce(df, role, ids, path, layer) if role else []
+    if role:
+        findings += dlbm_from_names(df, role, path)        # names typed in the DLBM field itself
+        check_key_fields(df, role, (config.qa if config is not None else load_settings(None).qa).max_invalid_share,
+                         path=path, layer=layer)
 
     # CRS
     geom = df.geometry.values
@@ -307,7 +314,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     out = gpd.GeoDataFrame(df.drop(columns="geometry").iloc[pos].reset_index(drop=True),
                            geometry=gpd.GeoSeries(cleaned, crs=crsd.crs).values, crs=crsd.crs)
     findings += _geometry_findings(rep, role, path)
-    findings += repair_area_findings(rep, crsd.crs, role, path, rname)
+    findings += repair_area_findings(rep, crsd.crs, role, path, rname, config)
     if len(out) == 0:
         raise InputError(f"{rname}图层没有有效的面要素（{n0} 个要素全部为空或无效）", file=path, layer=layer)
     src = LayerSource(role, path, layer, enc, crsd, n0, len(out), mapping)
@@ -379,16 +386,15 @@ def _feature_ids(df: pd.DataFrame, role) -> np.ndarray:
     return fid.to_numpy(dtype=object)
 
 
-REPAIR_AREA_SHARE = 0.01      # a repair that changes a feature's area by more than 1 % ...
-REPAIR_AREA_M2 = 1.0          # ... and more than 1 m² is reported feature by feature
-
-
-def repair_area_findings(rep, crs, role, path, layer_name: str) -> list[Finding]:
+def repair_area_findings(rep, crs, role, path, layer_name: str, config=None) -> list[Finding]:
     """``repair_area_changed`` warnings, one per repaired feature whose ellipsoidal area changed
-    by more than 1 % and 1 m²: the area as drawn (the ring formula on the invalid geometry,
-    holes subtracted, what a GIS reports for it) and after repair, in m² and 亩."""
+    by more than ``[qa] repair_area_share`` (1 %) and ``repair_area_m2`` (1 m²): the area as drawn
+    (the ring formula on the invalid geometry, holes subtracted, what a GIS reports for it) and
+    after repair, in m² and 亩."""
     if not rep.repaired_rows:
         return []
+    qa = config.qa if config is not None else load_settings(None).qa
+    share_tol, m2_tol = qa.repair_area_share, qa.repair_area_m2
     from ..standards.area import ellipsoidal_area
     from ..standards.units import m2_to_mu
     before = ellipsoidal_area(np.asarray(rep.repaired_before, dtype=object), crs=crs)
@@ -398,7 +404,7 @@ def repair_area_findings(rep, crs, role, path, layer_name: str) -> list[Finding]
     after = ellipsoidal_area(after_geoms, crs=crs)
     for fid, b, a in zip(ids, before.tolist(), after.tolist()):
         diff = a - b
-        if abs(diff) <= REPAIR_AREA_M2 or abs(diff) <= REPAIR_AREA_SHARE * max(abs(b), abs(a)):
+        if abs(diff) <= m2_tol or abs(diff) <= share_tol * max(abs(b), abs(a)):
             continue
         share = f"{diff / b:+.1%}" if b > 0 else "原面积为 0"
         out.append(Finding(

@@ -87,6 +87,29 @@ def dlbm_name(dlbm: str) -> str | None:
     return row[0] if row else None
 
 
+def _name_key(name) -> str:
+    import unicodedata
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)))
+
+
+_NAME_TO_CODE = {_name_key(row[0]): code for code, row in DLBM_TABLE.items()}
+
+
+def dlbm_from_name(value) -> str | None:
+    """The 三调 DLBM code of a land-use name as bureaus write it ("水田", "城镇住宅用地",
+    full-width or spaced forms, or "0101水田" / "0101 水田" where the code is valid); None
+    when the value names no class in the table."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    key = _name_key(value)
+    if key in _NAME_TO_CODE:
+        return _NAME_TO_CODE[key]
+    m = re.match(r"^([0-9]{2}[0-9A-Z]{0,3})(.+)$", key)
+    if m and m.group(1) in DLBM_TABLE and _NAME_TO_CODE.get(m.group(2)) == m.group(1):
+        return m.group(1)
+    return None
+
+
 def parent_code(dlbm: str) -> str:
     """Strip a trailing K/A (可调整 / sub-class) for parent roll-ups: 0201K → 0201, 1104A → 1104."""
     return dlbm[:-1] if len(dlbm) > 2 and dlbm[-1] in "KA" and dlbm[:-1] in DLBM_TABLE else dlbm
@@ -131,7 +154,29 @@ class UnitCode:
 
 
 def is_valid_unit_code(code) -> bool:
-    return isinstance(code, str) and bool(_ZLDWDM_RE.match(code))
+    """A 19-digit 坐落/权属单位代码 whose first 9 digits are a valid township code."""
+    return isinstance(code, str) and bool(_ZLDWDM_RE.match(code)) and is_township_code(code[:9])
+
+
+# GB/T 2260 province-level codes (the first two digits of every 行政区划代码)
+PROVINCE_CODES = frozenset({"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35",
+                            "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54",
+                            "61", "62", "63", "64", "65", "71", "81", "82"})
+
+
+def is_county_code(code) -> bool:
+    """A county-level 行政区划代码 in GB/T 2260 form: 6 digits, a province code first, and not a
+    province or prefecture code itself (the last two digits are not 00). 420704 yes; 420700,
+    000000, 990101 no."""
+    return (isinstance(code, str) and len(code) == 6 and code.isdigit() and code[:2] in PROVINCE_CODES
+            and code[4:] != "00")
+
+
+def is_township_code(code) -> bool:
+    """A 9-digit 乡级 code: a valid county code and a township part 001–599 (001–099 街道,
+    100–199 镇, 200–399 乡, 400–599 政企合一单位; docs/rules.md §4.4)."""
+    return (isinstance(code, str) and len(code) == 9 and code.isdigit() and is_county_code(code[:6])
+            and 1 <= int(code[6:]) <= 599)
 
 
 def parse_unit_code(code: str) -> UnitCode:

@@ -106,11 +106,18 @@ def write_county(d: Path, layers: dict, **kw):
 CASES: dict[str, tuple] = {}
 
 
-def case(check_exit, check_needles=(), run_exit=None, run_needles=None, qa=()):
+#: cases whose `landkit run` must give the same headline figures as the unbroken base county
+#: (the break is one a bureau's file really has, and landkit must read through it)
+SAME_FIGURES: set[str] = set()
+
+
+def case(check_exit, check_needles=(), run_exit=None, run_needles=None, qa=(), same_figures=False):
     def deco(fn):
         CASES[fn.__name__] = (fn, check_exit, tuple(check_needles),
                               check_exit if run_exit is None else run_exit,
                               tuple(check_needles if run_needles is None else run_needles), tuple(qa))
+        if same_figures:
+            SAME_FIGURES.add(fn.__name__)
         return fn
     return deco
 
@@ -255,7 +262,7 @@ def duplicate_bsm(d):
 @case(1, ["地类编码", "DLBM"])
 def required_field_missing(d):
     layers = base_layers()
-    layers["DLTB"] = layers["DLTB"].drop(columns=["DLBM"])
+    layers["DLTB"] = layers["DLTB"].drop(columns=["DLBM", "DLMC"])
     write_county(d, layers)
 
 
@@ -389,6 +396,250 @@ def uppercase_extensions(d):
         p.rename(p.with_suffix(p.suffix.upper()))
 
 
+# ---- real exports from other bureaus and vendors (issue 15) --------------------------
+
+@case(0, same_figures=True)
+def unbroken_base_county(d):
+    """The reference: the base county as it should arrive."""
+    write_county(d, base_layers())
+
+
+@case(0, qa=["encoding"], same_figures=True)
+def gbk_and_utf8_mixed_in_one_folder(d):
+    """DLTB in GBK without .cpg, the 卫片 and 供地 files in UTF-8 with a .cpg, 批准用地 UTF-8 without one."""
+    write_county(d, base_layers(), 卫片图斑={"encoding": "UTF-8", "cpg": True}, 供地={"encoding": "UTF-8", "cpg": True},
+                 批准用地={"encoding": "UTF-8"})
+
+
+@case(0, same_figures=True)
+def cpg_naming_a_code_page_number(d):
+    """.cpg files saying 936 (the GBK code page) the way ArcMap writes them."""
+    write_county(d, base_layers())
+    for name in ("DLTB", "卫片图斑", "供地"):
+        (d / f"{name}.cpg").write_text("936")
+
+
+@case(0, same_figures=True)
+def esri_prj_of_cgcs2000_gk_zone(d):
+    """The ESRI WKT ArcGIS writes for CGCS2000 3° GK zone 38 (no EPSG authority in it)."""
+    write_county(d, base_layers())
+    wkt = ('PROJCS["CGCS2000_3_Degree_GK_Zone_38",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",'
+           'DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],'
+           'UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",38500000.0],'
+           'PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",114.0],PARAMETER["Scale_Factor",1.0],'
+           'PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]')
+    for p in d.glob("*.prj"):
+        p.write_text(wkt)
+
+
+@case(0, qa=["crs_guessed"], same_figures=True)
+def six_digit_eastings_with_longitude_setting(d):
+    """No .prj, eastings without the zone number, and [county] longitude saying where the county is."""
+    six_digit_eastings_no_prj(d)
+    (d / "landkit.toml").write_text('[county]\nname = "测试县"\nadcode = "420704"\nyear = 2024\nlongitude = 114.6\n',
+                                    encoding="utf-8")
+
+
+@case(0, qa=["reprojected"], same_figures=True)
+def lonlat_dltb_with_projected_yjjbnt(d):
+    """DLTB delivered in CGCS2000 longitude/latitude (EPSG:4490), 永农 and the rest in GK zone 38."""
+    layers = base_layers()
+    layers["DLTB"] = layers["DLTB"].to_crs(4490)
+    write_county(d, layers)
+
+
+@case(0, qa=["geometry_z"], same_figures=True)
+def dltb_with_z_everywhere(d):
+    """3-D polygons (a Z of 25 m on every vertex) from a CAD conversion."""
+    layers = base_layers()
+    layers["DLTB"] = layers["DLTB"].set_geometry(shapely.force_3d(layers["DLTB"].geometry.values, 25.0))
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def dates_as_numbers_and_excel_serials(d):
+    """批准日期 as 8-digit numbers (a numeric .dbf field), 供地日期 as Excel serial day numbers."""
+    layers = base_layers()
+    layers["批准用地"]["批准日期"] = [20190510, 20210302]
+    layers["供地"]["供地日期"] = [43709.0, 44531.0]            # 2019-09-01, 2021-12-01
+    layers["供地"]["约定动工日"] = [43891.0, 44713.0]          # 2020-03-01, 2022-06-01
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def dates_as_text_with_times(d):
+    """Dates typed with a time of day, as a database export writes them."""
+    layers = base_layers()
+    layers["批准用地"]["批准日期"] = ["2019-05-10 00:00:00", "2021/03/02 08:30"]
+    layers["供地"]["供地日期"] = ["2019-09-01 00:00:00", "2021-12-01T00:00:00"]
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def thousands_separators_in_numbers(d):
+    """TBMJ, KCMJ and 出让价款 as text with thousands separators ("40,123.45")."""
+    layers = base_layers()
+    for c in ("TBMJ", "KCMJ", "TBDLMJ"):
+        layers["DLTB"][c] = [f"{v:,.2f}" for v in layers["DLTB"][c]]
+    layers["供地"]["出让价款"] = ["1,200", "800"]
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def codes_with_trailing_spaces(d):
+    """Codes padded with spaces (fixed-width exports): DLBM "0101  ", ZLDWDM and QSXZ likewise."""
+    layers = base_layers()
+    for c in ("DLBM", "ZLDWDM", "QSXZ"):
+        layers["DLTB"][c] = [f" {v}  " for v in layers["DLTB"][c]]
+    layers["卫片图斑"]["判定类型"] = [f"{v} " for v in layers["卫片图斑"]["判定类型"]]
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def fullwidth_digits_in_codes(d):
+    """Codes typed with full-width digits and letters (０１０１, ０５Ｈ１) by an input method."""
+    layers = base_layers()
+    full = str.maketrans("0123456789H", "０１２３４５６７８９Ｈ")
+    layers["DLTB"]["DLBM"] = [v.translate(full) for v in layers["DLTB"]["DLBM"]]
+    layers["DLTB"]["ZLDWDM"] = [v.translate(full) for v in layers["DLTB"]["ZLDWDM"]]
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def dlbm_as_a_numeric_field(d):
+    """DLBM stored in a numeric .dbf field, so 0101 arrives as 101 (the state-owned 05H1 parcel is
+    0508 here, a code a number can hold; both are state 建设用地, so no figure moves)."""
+    layers = base_layers()
+    layers["DLTB"]["DLBM"] = layers["DLTB"]["DLBM"].replace({"05H1": "0508"}).astype(int)
+    write_county(d, layers)
+
+
+@case(0, qa=["dlbm_from_dlmc"], same_figures=True)
+def dlmc_names_without_dlbm_codes(d):
+    """A DLTB export with 地类名称 only: the codes come from the 三调 table."""
+    layers = base_layers()
+    layers["DLTB"] = layers["DLTB"].drop(columns=["DLBM"])
+    write_county(d, layers)
+
+
+@case(0, qa=["dlbm_names_mapped"], same_figures=True)
+def names_typed_in_the_dlbm_field(d):
+    """The DLBM field holds the names (水田, 城镇住宅用地, ...) instead of the codes."""
+    layers = base_layers()
+    layers["DLTB"]["DLBM"] = layers["DLTB"]["DLMC"]
+    write_county(d, layers)
+
+
+@case(1, ["DLBM", "无效", "DLTB.shp", "[fields.dltb]"])
+def dlbm_mostly_not_codes(d):
+    """A DLBM field holding another system's classes (A1, B2 ...): the layer cannot be used."""
+    layers = base_layers()
+    layers["DLTB"]["DLBM"] = [f"{'ABCD'[i % 4]}{i % 3}" for i in range(16)]
+    layers["DLTB"]["DLMC"] = ["其他"] * 16
+    write_county(d, layers)
+
+
+@case(1, ["ZLDWDM", "名称而不是代码", "DLTB.shp", "[fields.dltb]"])
+def zldwdm_holds_names(d):
+    """The 坐落单位代码 field holds the unit names."""
+    layers = base_layers()
+    layers["DLTB"]["ZLDWDM"] = layers["DLTB"]["ZLDWMC"]
+    write_county(d, layers)
+
+
+@case(1, ["ZLDWDM", "12 位", "DLTB.shp"])
+def zldwdm_village_codes_of_12_digits(d):
+    """坐落单位代码 cut to the 12-digit village code."""
+    layers = base_layers()
+    layers["DLTB"]["ZLDWDM"] = [v[:12] for v in layers["DLTB"]["ZLDWDM"]]
+    write_county(d, layers)
+
+
+@case(1, ["批准日期", "无效", "批准用地.shp"])
+def approval_dates_mostly_not_dates(d):
+    """批准日期 filled with words ("待定", "见批文"): the approvals layer cannot be used."""
+    layers = base_layers()
+    layers["批准用地"]["批准日期"] = ["待定", "见批文"]
+    write_county(d, layers)
+
+
+@case(0, qa=["duplicate_id"])
+def duplicate_patch_numbers(d):
+    """Two 卫片 patches with the same 监测编号 (a patch issued twice)."""
+    layers = base_layers()
+    layers["卫片图斑"].loc[3, "监测编号"] = layers["卫片图斑"].loc[2, "监测编号"]
+    write_county(d, layers)
+
+
+@case(0, qa=["outside_county"])
+def yjjbnt_far_outside_the_county(d):
+    """A 永农 layer shifted 300 km (another county's delivery, or false easting twice)."""
+    layers = base_layers()
+    layers["YJJBNTBHTB"] = layers["YJJBNTBHTB"].set_geometry(layers["YJJBNTBHTB"].geometry.translate(300_000, 0))
+    write_county(d, layers)
+
+
+@case(0, qa=["adcode_invalid"])
+def folder_code_that_is_no_county(d):
+    """A folder named with a code that is no county (990000) and no adcode in landkit.toml: the
+    code from the DLTB 坐落单位代码 is used."""
+    inner = d / "990000_测试县"
+    write_county(inner, base_layers())
+    (inner / "landkit.toml").write_text('[county]\nyear = 2024\n', encoding="utf-8")
+
+
+@case(1, ["adcode", "[county]", "landkit.toml"])
+def adcode_setting_that_is_no_county(d):
+    """[county] adcode = "4207" in landkit.toml."""
+    write_county(d, base_layers())
+    (d / "landkit.toml").write_text('[county]\nname = "测试县"\nadcode = "4207"\nyear = 2024\n', encoding="utf-8")
+
+
+@case(0, same_figures=True)
+def two_dltb_vintages_in_one_folder(d):
+    """DLTB_2023.shp and DLTB_2024.shp side by side; year = 2024 reads DLTB_2024 (the base)."""
+    layers = base_layers()
+    old = layers["DLTB"].copy()
+    old["DLBM"] = "0101"                   # the 2023 vintage: all 水田
+    write_county(d, {**{k: v for k, v in layers.items() if k != "DLTB"}, "DLTB_2024": layers["DLTB"],
+                     "DLTB_2023": old})
+
+
+@case(0, same_figures=True)
+def filegdb_with_two_dltb_feature_classes(d):
+    """A FileGDB holding DLTB_2023 and DLTB_2024 (and the 永农), as a 变更调查 database arrives."""
+    layers = base_layers()
+    old = layers["DLTB"].copy()
+    old["DLBM"] = "0101"
+    write_county(d, {k: v for k, v in layers.items() if k not in ("DLTB", "YJJBNTBHTB")})
+    gdb = d / "变更调查.gdb"
+    for name, g in (("DLTB_2023", old), ("DLTB_2024", layers["DLTB"]), ("YJJBNTBHTB", layers["YJJBNTBHTB"])):
+        g.to_file(gdb, layer=name, driver="OpenFileGDB", engine="pyogrio")
+
+
+@case(0, same_figures=True)
+def judgement_values_with_spaces_and_fullwidth_brackets(d):
+    """判定类型 typed with leading/trailing spaces and a full-width space: the class must not change."""
+    layers = base_layers()
+    layers["卫片图斑"]["判定类型"] = ["合法\u3000", " 违法", "非农违法 ", "设施农用地", "伪变化", "合法"]
+    write_county(d, layers)
+
+
+@case(0, same_figures=True)
+def patches_without_prj(d):
+    """The 卫片 file without .prj, in 8-digit eastings with the zone number (38 500 000 …)."""
+    write_county(d, base_layers(), 卫片图斑={"prj": False})
+
+
+@case(0, qa=["repair_area_changed"])
+def bowtie_whose_lobes_cancel(d):
+    """A 地类图斑 drawn as a bow-tie with equal lobes: as drawn its area is 0, repaired it is the two lobes."""
+    layers = base_layers()
+    x, y = X0 + 600, Y0 + 600
+    layers["DLTB"].loc[15, "geometry"] = shapely.Polygon([(x, y), (x + 200, y + 200), (x + 200, y), (x, y + 200)])
+    write_county(d, layers)
+
+
 def build(root: Path = BAD) -> Path:
     if root.exists():
         shutil.rmtree(root)
@@ -406,6 +657,8 @@ def county_dir(name: str, root: Path = BAD) -> Path:
     d = root / name
     if name == "path_with_spaces_and_chinese":
         return d / "二〇二四 年度 数据" / "第 1 批"
+    if name == "folder_code_that_is_no_county":
+        return d / "990000_测试县"
     return d
 
 
