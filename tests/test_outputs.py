@@ -68,7 +68,8 @@ def _write_county(d, *, patches=True, yjjbnt=True):
                                 "批准日期": [v[2] for v in APPROVALS.values()]},
                                geometry=[v[0] for v in APPROVALS.values()], crs="EPSG:4526"), d / "批准用地.shp")
     write_shp(gpd.GeoDataFrame({"电子监管号": ["4207042021B00001"], "项目名称": ["某某物流园"],
-                                "供地日期": ["2021-01-01"], "约定动工日期": ["2021-06-01"]},
+                                "供地日期": ["2021-01-01"], "约定动工日期": ["2021-06-01"],
+                                "实际动工日期": [None]},
                                geometry=[SUPPLY], crs="EPSG:4526"), d / "供地.shp")
     return d
 

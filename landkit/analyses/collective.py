@@ -77,6 +77,11 @@ def collective_commercial(county, config=None) -> CollectiveResult:
         return CollectiveResult(empty_frame(county),
                                 category_summary(None, ["dltb"], ["没有地类图斑图层，无法统计农村集体经营性建设用地"],
                                                 "collective_commercial"))
+    if "QSXZ" not in d.columns:
+        # ownership decides what is 集体: without it the area is unknown, not 0
+        return CollectiveResult(empty_frame(county), category_summary(
+            None, ["dltb.QSXZ"], ["地类图斑缺少权属性质字段 QSXZ，无法判断哪些土地属于集体，未统计农村集体经营性建设用地"],
+            "collective_commercial"), [])
     area_all = dltb_feature_area(county)
     q = text_column(d, "QSXZ")
     own = np.array([ownership(x) if x else None for x in q], dtype=object)

@@ -152,7 +152,16 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
     il = idle_land(county, B, cfg)
     findings += [x for x in il.findings if x not in findings]
     idle_rows = None
-    if il.summary["available"]:
+    idle_why = None
+    sup_cols = set(county.supply.columns) if county.supply is not None else set()
+    if il.summary["available"] and "处置日期" not in sup_cols:
+        # 收回、置换、协议有偿收回 ... are known only by their 处置日期: without it the rate is unknown
+        idle_why = "供地图层缺少处置日期字段，收回、置换等处置无法统计，无法计算闲置土地处置率"
+        missing.append("supply.处置日期")
+        notes.append(idle_why)
+    elif il.summary["available"] and "复工日期" not in sup_cols:
+        notes.append("供地图层缺少复工日期字段：停工后复工的闲置土地不计入已处置")
+    if il.summary["available"] and idle_why is None:
         f = il.features
         keep = np.ones(len(f), dtype=bool)
         sy = f["supply_year"].astype("float64").to_numpy()
@@ -231,6 +240,17 @@ def disposal_rate(county, year=None, config=None) -> DisposalResult:
                      "idle": blk_idle(idle_rows[idle_rows["cohort"] == lab] if idle_rows is not None else None)})
     summary = {"year": Y, "approved_unsupplied": blk_au(au_rows), "idle": blk_idle(idle_rows),
                "by_township": by_t, "by_cohort": by_c}
+    if idle_why is None and not il.summary["available"]:
+        idle_why = (il.summary.get("reason") or "；".join(il.summary.get("notes") or []) or "无法认定闲置土地") \
+            .replace("无法认定闲置土地", "无法计算闲置土地处置率")
+    au_why = None if au_rows is not None else ("；".join(x for x in notes if "批而未供" in x) or "无法计算批而未供处置率")
+    unavailable = {}
+    if au_why:
+        summary["approved_unsupplied"]["reason"] = unavailable["approved_unsupplied"] = au_why
+    if idle_why:
+        summary["idle"]["reason"] = unavailable["idle"] = idle_why
+    if unavailable:
+        summary["unavailable"] = unavailable
     if missing:
         summary["missing"] = missing
     if notes:

@@ -94,6 +94,16 @@ def idle_land(county, as_of=None, config=None) -> IdleResult:
         notes.append("没有供地图层，无法认定闲置土地")
         return IdleResult(empty_frame(county), empty_frame(county),
                           _idle_summary(None, D, ["supply"], notes), findings, D)
+    # without these two fields no record can be judged: the figure is unknown, not 0
+    absent = [f for f in ("约定动工日期", "实际动工日期") if f not in sup.columns]
+    if absent:
+        notes.append(f"供地图层缺少{'、'.join(absent)}字段，无法认定闲置土地")
+        return IdleResult(empty_frame(county), empty_frame(county),
+                          _idle_summary(None, D, [f"supply.{f}" for f in absent], notes), findings, D)
+    lacking = [f for f in ("停工日期", "复工日期", "处置日期", "实际竣工日期") if f not in sup.columns]
+    if lacking:
+        notes.append(f"供地图层缺少{'、'.join(lacking)}字段：这些情形（停工、复工、已处置、已竣工）无法识别，"
+                     "闲置土地按其余字段认定")
     n = len(sup)
     ids = row_ids(sup, "supply")
     dates, bad = {}, {}
@@ -224,7 +234,8 @@ def idle_land(county, as_of=None, config=None) -> IdleResult:
 
 def _idle_summary(feats, D, missing, notes) -> dict:
     if feats is None:
-        out = {"as_of": D.isoformat(), "available": False, "idle_mu": None, "count": None,
+        out = {"as_of": D.isoformat(), "available": False, "reason": "；".join(notes) or None,
+               "idle_mu": None, "count": None,
                "not_started_count": None, "stalled_count": None, "enterprise_count": None,
                "government_count": None, "idle_fee_wan": None, "recover_candidate_count": None,
                "recover_candidate_mu": None, "by_township": []}

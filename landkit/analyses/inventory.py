@@ -75,6 +75,10 @@ class InventoryResult:
 CATEGORIES = ("approved_unsupplied", "idle", "inefficient", "collective_commercial")
 
 
+CATEGORY_NAMES = {"approved_unsupplied": "批而未供", "idle": "闲置土地", "inefficient": "城镇低效用地",
+                  "collective_commercial": "农村集体经营性建设用地"}
+
+
 def inventory(county, as_of=None, config=None) -> InventoryResult:
     """批而未供, 闲置土地, 城镇低效用地 and 农村集体经营性建设用地 of a county at D, in one result.
 
@@ -140,7 +144,20 @@ def inventory(county, as_of=None, config=None) -> InventoryResult:
     for k in CATEGORIES:
         summary[f"{k}_mu"] = cat_mu(k)
         summary[f"{k}_count"] = int(len(frames[k])) if avail[k] else None
+    if not any(avail.values()):
+        total = None                       # nothing could be counted: unknown, not 0
     summary.update({"total_mu": total, "by_township": by_t, "by_cohort": by_c})
+    unavailable = {}
+    for k in CATEGORIES:
+        if not avail[k]:
+            why = res[k].summary.get("reason") or "；".join(res[k].summary.get("notes") or []) or "缺少所需图层或字段"
+            unavailable[f"{k}_mu"] = unavailable[f"{k}_count"] = why
+    if unavailable:
+        covered = [CATEGORY_NAMES[k] for k in CATEGORIES if avail[k]]
+        unavailable["total_mu"] = ("各类均无法统计" if total is None else
+                                   "合计只含" + "、".join(covered) + "（其余类别未提供数据）")
+        summary["total_covers"] = [k for k in CATEGORIES if avail[k]]
+        summary["unavailable"] = unavailable
     if missing:
         summary["missing"] = missing
     if notes:

@@ -254,6 +254,19 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         "unknown_quarter_patch_count": int(sum(1 for x in quarter if x is None)),
         "sliver_count": r_gd.sliver_count,
     }
+    unavailable = {}
+    if yj is None:
+        unavailable["illegal_yjjbnt_mu"] = "没有永久基本农田图层"
+    if "整改状态" not in p.columns:
+        # without the field nothing is known to be rectified: the deducted figures are unknown, not "none deducted"
+        why = "卫片图斑图层缺少整改状态字段，无法认定已整改图斑"
+        for k in ("deducted_ratio", "deducted_illegal_farmland_mu", "deducted_new_construction_farmland_mu",
+                  "rectified_patch_count", "deducted_status", "unrectified_patch_count", "unrectified_farmland_mu",
+                  "unrectified_share_of_illegal_farmland"):
+            summary[k] = None
+            unavailable[k] = why
+    if unavailable:
+        summary["unavailable"] = unavailable
     for col in ("area_m2", "farmland_m2", "farmland_net_m2", "farmland_used_m2", "yjjbnt_m2"):
         out[col[:-3] + "_mu"] = m2_to_mu(out[col].to_numpy())
     return SatelliteResult(out, summary)

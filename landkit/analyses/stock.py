@@ -305,7 +305,8 @@ def town_label(code, name):
 
 def category_summary(feats, missing, notes, key) -> dict:
     if feats is None:
-        out = {"available": False, f"{key}_mu": None, "count": None, "by_township": []}
+        out = {"available": False, "reason": "；".join(notes) or None, f"{key}_mu": None, "count": None,
+               "by_township": []}
     else:
         by_t = []
         for code, grp in feats.groupby(feats["township"].fillna(UNKNOWN_TOWN), sort=True):

@@ -76,19 +76,27 @@ def inventory_sheets(wb, title, county, inv, disp, s):
     dsum = s.get("disposal") or {}
     rows = []
 
+    unavailable = isum.get("unavailable") or {}
+
     def add(label, v, note=""):
         rows.append((label, "未提供数据" if v is None else v, note))
+
+    def add_cat(label, key, unit):
+        v = isum.get(f"{key}_mu")
+        note = f"{isum.get(f'{key}_count') or 0} {unit}" if v is not None else unavailable.get(f"{key}_mu", "")
+        add(label, _r2(v), note)
     add("截至日期", isum.get("as_of"))
-    add("批而未供（亩）", _r2(isum.get("approved_unsupplied_mu")), f"{isum.get('approved_unsupplied_count') or 0} 个批次")
-    add("闲置土地（亩）", _r2(isum.get("idle_mu")), f"{isum.get('idle_count') or 0} 宗")
-    add("城镇低效用地（亩）", _r2(isum.get("inefficient_mu")), f"{isum.get('inefficient_count') or 0} 宗")
-    add("农村集体经营性建设用地（亩）", _r2(isum.get("collective_commercial_mu")),
-        f"{isum.get('collective_commercial_count') or 0} 个图斑")
-    add("存量建设用地合计（亩）", _r2(isum.get("total_mu")), "多类重叠的土地只计一次")
+    add_cat("批而未供（亩）", "approved_unsupplied", "个批次")
+    add_cat("闲置土地（亩）", "idle", "宗")
+    add_cat("城镇低效用地（亩）", "inefficient", "宗")
+    add_cat("农村集体经营性建设用地（亩）", "collective_commercial", "个图斑")
+    add("存量建设用地合计（亩）", _r2(isum.get("total_mu")),
+        "多类重叠的土地只计一次" + (f"；{unavailable['total_mu']}" if unavailable.get("total_mu") else ""))
     for key, name in (("approved_unsupplied", "批而未供"), ("idle", "闲置土地")):
         d = dsum.get(key) or {}
         rate = d.get("rate")
         add(f"{name}处置率（{dsum.get('year', '')}年）", None if rate is None else f"{rate:.2%}",
+            d.get("reason") if d and d.get("reason") else
             f"基数 {_r2(d.get('base_mu'))} 亩，已处置 {_r2(d.get('disposed_mu'))} 亩，目标 {d.get('target', 0):.0%}，"
             f"差额 {_r2(d.get('shortfall_mu'))} 亩" if d else "")
     for n in (isum.get("notes") or []) + (dsum.get("notes") or []):

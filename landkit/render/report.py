@@ -101,6 +101,24 @@ def reason(summary: dict, section: str) -> str:
     return text(s.get("reason")) if isinstance(s, dict) and s.get("reason") else ""
 
 
+def reason_for(summary: dict, path: str) -> str:
+    """Why the figure at ``path`` is 未提供数据, as the analysis said it: the section's
+    ``unavailable`` entry for the key (or for its block), the block's ``reason``, or the
+    section's ``reason``; "" when nothing was said."""
+    parts = path.split(".")
+    sec = summary.get(parts[0]) if isinstance(summary, dict) else None
+    if not isinstance(sec, dict):
+        return ""
+    un = sec.get("unavailable") or {}
+    for key in (".".join(parts[1:]), parts[1] if len(parts) > 1 else None):
+        if key and key in un:
+            return text(un[key])
+    blk = _get(summary, ".".join(parts[:-1])) if len(parts) > 2 else None
+    if isinstance(blk, dict) and blk.get("reason"):
+        return text(blk["reason"])
+    return text(sec.get("reason") or "")
+
+
 # ------------------------------------------------------------------ KPI model
 class KPI:
     """A figure with its summary key path; renders the raw value into ``data-value``."""
@@ -109,6 +127,7 @@ class KPI:
         self.path, self.label, self.kind, self.note = path, label, kind, note
         self.raw = _get(summary, path)
         self.absent = False
+        self.why = reason_for(summary, path) if self.raw is None else ""
 
     @property
     def missing(self) -> bool:
@@ -169,7 +188,7 @@ def kpi_cards(summary: dict) -> list[dict]:
                        KPI(summary, f"disposal.{key}.shortfall_mu", "距目标尚差")],
                 gauge=target_gauge(blk.get("rate"), blk.get("target"))))
         else:
-            why = reason(summary, "disposal") or (
+            why = reason_for(summary, f"disposal.{key}.rate") or reason(summary, "disposal") or (
                 "考核基数为零，处置率无法计算" if isinstance(blk, dict) and blk.get("base_mu") == 0 else "")
             cards.append(_card(title, KPI(summary, f"disposal.{key}.rate", title, "pct"), missing_reason=why))
     # 永久基本农田
@@ -197,9 +216,10 @@ def kpi_cards(summary: dict) -> list[dict]:
         lines = []
         for k, name in CATEGORY_NAMES.items():
             lines.append(KPI(summary, f"inventory.{k}_mu", name))
+        partial = text(_get(summary, "inventory.unavailable.total_mu"))
         cards.append(_card("存量建设用地（去重合计）", KPI(summary, "inventory.total_mu", "存量建设用地"),
-                           status="info", status_text=f"截至 {text(_get(summary, 'inventory.as_of'))}",
-                           lines=lines))
+                           status="info", status_text=f"截至 {text(_get(summary, 'inventory.as_of'))}"
+                           + (f"；{partial}" if partial else ""), lines=lines))
     else:
         why = reason(summary, "inventory") or "；".join(text(x) for x in (inv.get("notes") or [])[:2])
         main = KPI(summary, "inventory.total_mu", "")
@@ -347,7 +367,8 @@ def _frame_rows(gdf, columns, n=15, sort=None):
 
 
 def when_label(iso) -> str:
-    """An ISO timestamp as a reader writes it: 2026-11-22 10:57（UTC+08:00）."""
+    """An ISO timestamp as a reader writes it, in the zone it was written in (``[report]
+    timezone``): 2026-11-22 10:57（北京时间） for +08:00, else 2026-11-22 10:57（UTC-05:00）."""
     import datetime as dt
     try:
         t = dt.datetime.fromisoformat(str(iso))
@@ -356,6 +377,8 @@ def when_label(iso) -> str:
     if t.utcoffset() is None:
         return t.strftime("%Y-%m-%d %H:%M")
     off = int(t.utcoffset().total_seconds() // 60)
+    if off == 8 * 60:
+        return t.strftime("%Y-%m-%d %H:%M") + "（北京时间）"
     return t.strftime("%Y-%m-%d %H:%M") + f"（UTC{'+' if off >= 0 else '-'}{abs(off) // 60:02d}:{abs(off) % 60:02d}）"
 
 
@@ -419,6 +442,7 @@ def _env() -> Environment:
     env.globals.update(MISSING=MISSING, STATUS_NAMES=STATUS_NAMES, STATUS_CLASS=STATUS_CLASS,
                        LEVEL_NAMES=LEVEL_NAMES, CATEGORY_NAMES=CATEGORY_NAMES, ROLE_NAMES=ROLE_NAMES, LAYER_NAMES=LAYER_NAMES,
                        json_value=lambda v: json.dumps(json_ready(v), ensure_ascii=False))
+    env.filters.update(why=lambda w: f"（{w}）" if w else "")
     return env
 
 
