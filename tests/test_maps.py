@@ -364,3 +364,19 @@ def test_display_layers_empty_county(tmp_path):
     html = county_map(c).to_html()
     assert_offline(html)
     json.dumps(county_map(c).lk_stats)
+
+
+def test_dltb_only_county_shows_the_land_use_overview(tmp_path, small):
+    """A county with DLTB only gets a map that says something: the 地类图斑 layer (三调一级类
+    colours, legend by class) is shown; where thematic layers exist it stays a hidden context layer."""
+    d = tmp_path / "420704_鄂城区"
+    cells = [shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(4)]
+    dl = gpd.GeoDataFrame({"DLBM": ["0101", "0301", "0701", "1101"], "ZLDWDM": ["4207041001010000000"] * 4},
+                          geometry=cells, crs="EPSG:4526")
+    write_shp(dl, d / "DLTB.shp")
+    c = lk.read_county(d)
+    only = {lay.key: lay for lay in display_layers(c, analyse(c))}
+    assert only["dltb"].show is True
+    assert [label for label, _ in only["dltb"].legend] == ["耕地", "林地", "住宅用地", "水域及水利设施用地"]
+    full = {lay.key: lay for lay in display_layers(*small)}
+    assert full["dltb"].show is False

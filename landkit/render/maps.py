@@ -533,11 +533,18 @@ def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: fl
     if dltb:
         layers += _dltb_layer(county, opts)
     layers += [t for t in towns if t.key == "township_ratio"]
-    layers += _yjjbnt_layer(county, opts)
+    thematic = _yjjbnt_layer(county, opts)
+    layers += thematic
     layers += _context_layers(county, opts)
-    layers += _inventory_layers(county, results, names, opts)
-    layers += _overlap_layers(county, results, opts)
-    layers += _patch_layers(county, results, names, opts)
+    for more in (_inventory_layers(county, results, names, opts), _overlap_layers(county, results, opts),
+                 _patch_layers(county, results, names, opts)):
+        thematic += more
+        layers += more
+    if not thematic and not any(t.key == "township_ratio" for t in towns):
+        # a county with DLTB only: the land-use overview is the map, so it is shown, not hidden
+        for layer in layers:
+            if layer.key == "dltb":
+                layer.show = True
     layers += [t for t in towns if t.key != "township_ratio"]
     return layers
 
