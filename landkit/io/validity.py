@@ -22,7 +22,7 @@ import pandas as pd
 from ..dates import parse_dates
 from ..errors import InputError
 from ..findings import Finding
-from ..standards.codes import DLBM_TABLE, dlbm_from_name, is_township_code, is_valid_unit_code
+from ..standards.codes import DLBM_TABLE, dlbm_from_name, is_township_code
 from .fields import ROLE_NAMES, SCHEMAS
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -49,21 +49,20 @@ def dlbm_from_names(df: pd.DataFrame, role: str, file) -> list[Finding]:
         return out
     if "DLBM" in df.columns:
         col = df["DLBM"]
-        vals = col.tolist()
-        fixed, n = [], 0
-        for v in vals:
-            if v is not None and not _blank(v) and str(v) not in DLBM_TABLE:
-                code = dlbm_from_name(v)
-                if code is not None:
-                    fixed.append(code)
-                    n += 1
-                    continue
-            fixed.append(v)
-        if n:
-            df["DLBM"] = pd.Series(fixed, index=df.index, dtype=object)
-            out.append(Finding("warning", "dlbm_names_mapped",
-                               f"地类编码字段 DLBM 中有 {n} 个值是地类名称而不是编码（如“{next(str(v) for v, w in zip(vals, fixed) if v != w)}”），"
-                               "已按三调工作分类换成编码", layer=role, file=f, field="DLBM", count=n))
+        odd = (~col.astype("string").isin(list(DLBM_TABLE)) & col.notna()).to_numpy(dtype=bool)
+        if odd.any():                       # only the values that are not codes are looked up
+            mapping = {v: dlbm_from_name(v) for v in set(col[odd].tolist())}
+            new = col[odd].map(mapping)
+            hit = new.notna()
+            if hit.any():
+                fixed = col.astype(object).copy()
+                fixed.loc[new.index[hit]] = new[hit].to_numpy(dtype=object)
+                df["DLBM"] = fixed
+                n = int(hit.sum())
+                example = str(col[odd][hit.to_numpy()].iloc[0])
+                out.append(Finding("warning", "dlbm_names_mapped",
+                                   f"地类编码字段 DLBM 中有 {n} 个值是地类名称而不是编码（如“{example}”），"
+                                   "已按三调工作分类换成编码", layer=role, file=f, field="DLBM", count=n))
     return out
 
 
@@ -96,11 +95,14 @@ def _key_checks(role: str, df: pd.DataFrame):
     checks = []
     if role in ("dltb",) and "DLBM" in df.columns:
         v = df["DLBM"].tolist()
-        bad = np.array([_blank(x) or str(x) not in DLBM_TABLE for x in v], dtype=bool)
+        bad = ~df["DLBM"].astype("string").isin(list(DLBM_TABLE)).fillna(False).to_numpy(dtype=bool)
         checks.append(("DLBM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "DLBM", role, "三调地类编码应为 0101、0701 这样的编码")))
     if role == "dltb" and "ZLDWDM" in df.columns:
         v = df["ZLDWDM"].tolist()
-        bad = np.array([not is_valid_unit_code(x) for x in v], dtype=bool)
+        col = df["ZLDWDM"].astype("string")
+        good_town = {t: is_township_code(t) for t in set(col.str[:9].dropna().tolist())}
+        bad = ~(col.str.fullmatch(r"\d{19}").fillna(False) & col.str[:9].map(good_town).fillna(False)) \
+            .to_numpy(dtype=bool)
         checks.append(("ZLDWDM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "ZLDWDM", role, "坐落单位代码应为 19 位数字")))
     if role == "townships" and "XZQDM" in df.columns:
         v = df["XZQDM"].tolist()
