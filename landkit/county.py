@@ -17,7 +17,7 @@ from .findings import Finding, QAReport
 from .qa import check_dates, check_dltb, check_duplicate_ids, check_judgements, check_self_overlap
 from .io.crs import datum_family, working_crs_for
 from .io.geometry import valid_polygons
-from .io.discover import Candidate, assign_roles, scan_folder
+from .io.discover import Candidate, assign_roles, missing_role_message, scan_folder, unrecognised_files
 from .io.fields import ID_FIELDS, ROLE_NAMES
 from .io.read import LayerSource, load_layer
 
@@ -45,6 +45,8 @@ class County:
     imagery: Path | None = None
     #: overlapping feature pairs (positions) per role, computed once when reading (see overlay.overlapping_pairs)
     overlap_pairs: dict = field(default_factory=dict)
+    #: files in the folder read as no layer: [{"file": relative path, "reason": Chinese}] (io.discover.unrecognised_files)
+    unrecognised: list = field(default_factory=list)
 
     def __getattr__(self, name):
         if name in ROLES:
@@ -139,7 +141,7 @@ def _still_valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
-def read_county(path, config=None, *, errors: str = "raise") -> County:
+def read_county(path, config=None, *, errors: str = "raise", require=("dltb",), roles=None) -> County:
     """Read a county folder into a :class:`County`.
 
     Parameters
@@ -149,6 +151,10 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
         (a Settings, a dict or a TOML path)
     errors : "raise" stops at the first unusable layer with :class:`landkit.errors.InputError`;
         "collect" records it as an error finding and goes on (what ``landkit check`` uses).
+    require : the roles the folder must have; a missing one is an error (raised or collected).
+        Default: the DLTB, which the county analyses need. ``landkit overlap`` requires only
+        ``("yjjbnt",)``; the other roles are read when present.
+    roles : read only these roles (default: every role); the others are not opened at all.
     """
     folder = Path(path)
     cfg = load_settings(folder if folder.is_dir() else None, config)
@@ -159,9 +165,11 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     chosen, notes = assign_roles(cands, year=cfg.county.year)
     configured = configured_candidates(folder, cfg)
     chosen.update(configured)
-    chosen = {r: c for r, c in chosen.items() if c is not None}
+    unrecognised = unrecognised_files(folder, cands, configured, problems)
+    wanted = set(ROLES if roles is None else roles) | set(require)
+    chosen = {r: c for r, c in chosen.items() if c is not None and r in wanted}
     for role, n in notes.items():      # a choice between layers changes every figure: say it loudly
-        if role not in configured:
+        if role not in configured and role in wanted:
             qa.add(Finding("warning", "layer_choice", n, role))
 
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -181,9 +189,9 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
         if hint_crs is None and src.crs.crs.is_projected:
             hint_crs = src.crs.crs
 
-    if "dltb" not in layers and not any(f.layer == "dltb" and f.level == "error" for f in qa.findings):
-        _fail(qa, errors, InputError("没有找到地类图斑（DLTB）图层：文件名或图层名应含 DLTB 或“地类图斑”，"
-                                     "或在 landkit.toml 的 [layers] 中写明 dltb = \"文件名\"", file=folder), "dltb")
+    for role in require:
+        if role not in layers and not any(f.layer == role and f.level == "error" for f in qa.findings):
+            _fail(qa, errors, InputError(missing_role_message(role), file=folder), role)
 
     # one projected working CRS
     work = _working_crs(cfg, layers)
@@ -250,7 +258,7 @@ def read_county(path, config=None, *, errors: str = "raise") -> County:
     elif rasters:
         imagery = rasters[0]
     return County(folder, cc.name or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery,
-                  overlap_pairs)
+                  overlap_pairs, unrecognised)
 
 
 def _fail(qa: QAReport, errors: str, e: InputError, role: str | None = None) -> None:

@@ -488,3 +488,93 @@ def test_resume_redoes_a_county_after_landkit_changed(county_root, tmp_path, mon
     assert rec["options"]["landkit_code"] == B.code_digest() and len(B.code_digest()) == 32
     monkeypatch.setattr(B, "code_digest", lambda: "0" * 32)
     assert B.run_one_county(src, str(out), GOOD[1], resume=True)["status"] == "ok"
+
+
+# --------------------------------------------------------------------------------------
+# folders under the root that are not counties: listed with the reason, never dropped silently
+# --------------------------------------------------------------------------------------
+
+def _yjjbnt_only(d: Path):
+    """A folder holding only a 永久基本农田 layer (GBK shapefile without .cpg, as delivered)."""
+    import geopandas as gpd
+    import shapely
+    from conftest import X0, Y0, write_shp
+    write_shp(gpd.GeoDataFrame({"YJJBNTTBBH": ["Y1"], "DLMC": ["水田"], "KCXS": [0.1]},
+                               geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100)], crs="EPSG:4526"),
+              d / "YJJBNTBHTB.shp")
+
+
+SKIP_REASONS = {"空文件夹": "文件夹为空", "说明材料": "说明.docx", "420702_永农": "没有地类图斑（DLTB）图层"}
+
+
+def test_batch_lists_folders_it_did_not_treat_as_counties(county_root, tmp_path):
+    root = tmp_path / "湖北"
+    for n in GOOD[:2]:
+        shutil.copytree(county_root / n, root / n)
+    (root / "空文件夹").mkdir()
+    _touch(root / "说明材料" / "说明.docx", "PK")
+    _yjjbnt_only(root / "420702_永农")
+    _touch(root / ".git" / "config", "[core]")                                   # hidden: not listed
+    _touch(root / "旧结果" / "summary.json", json.dumps({"kind": "landkit-batch"}))  # landkit's own output
+    out = root / "结果"                                                           # the output folder itself
+    r = batch_cli(root, "-o", out, "--workers", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["counts"] == {"total": 2, "ok": 2, "skipped": 0, "failed": 0}
+    assert [x["folder"] for x in s["skipped"]] == sorted(SKIP_REASONS)
+    for x in s["skipped"]:
+        assert set(x) == {"folder", "reason"} and SKIP_REASONS[x["folder"]] in x["reason"]
+        # on screen, one line per folder with its reason
+        assert any(x["folder"] in ln and x["reason"] in ln for ln in r.stdout.splitlines()), r.stdout
+    assert "永久基本农田" in next(x["reason"] for x in s["skipped"] if x["folder"] == "420702_永农")
+    for hidden in (".git", "旧结果", "结果"):
+        assert f"{hidden}：" not in r.stdout and all(x["folder"] != hidden for x in s["skipped"])
+    # the roll-up workbook and the overview page list them too
+    ws = openpyxl.load_workbook(out / "汇总.xlsx")["未作为县处理的文件夹"]
+    rows = {r_[0]: r_[1] for r_ in ws.iter_rows(min_row=3, values_only=True) if r_[0]}
+    assert rows == {x["folder"]: x["reason"] for x in s["skipped"]}
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert all(x["folder"] in page and x["reason"] in page for x in s["skipped"])
+    # --quiet still names them
+    r = batch_cli(root, "-o", out, "--workers", "1", "--resume", "-q")
+    assert r.returncode == 0 and all(f"未作为县处理：{x['folder']}：{x['reason']}" in r.stdout for x in s["skipped"])
+
+
+def test_discover_counties_gives_each_reason(tmp_path):
+    root = tmp_path / "省"
+    _touch(root / "420111_洪山区" / "DLTB.shp")
+    _touch(root / "420111_洪山区" / "旧数据" / "DLTB.shp")                 # a copy inside a county
+    _touch(root / "420111_洪山区" / "说明.txt")                             # inside a county: not a folder issue
+    _touch(root / "武汉市" / "420112_东西湖区" / "DLTB.shp")                  # above a county: not listed
+    _touch(root / "武汉市" / "资料" / "会议纪要.pdf")                         # next to a county, in a city
+    _touch(root / "杂项" / "随便.shp")                                       # a shapefile named after nothing
+    _touch(root / "杂项" / "子目录" / "x.dbf")                               # only the top-most is listed
+    (root / "空壳" / "a" / "b").mkdir(parents=True)
+    _touch(root / "坏包" / "数据.gpkg", "not a geopackage")
+    _touch(root / "批地" / "PZYD.shp")
+    _touch(root / "批地" / "GDYD.shp")
+    d = B.discover_counties(root)
+    assert [p.relative_to(root.resolve()).as_posix() for p in d.counties] == ["420111_洪山区", "武汉市/420112_东西湖区"]
+    got = {x["folder"]: x["reason"] for x in d.skipped}
+    assert set(got) == {"420111_洪山区/旧数据", "武汉市/资料", "杂项", "空壳", "坏包", "批地"}
+    assert "420111_洪山区" in got["420111_洪山区/旧数据"] and "不单独分析" in got["420111_洪山区/旧数据"]
+    assert "会议纪要.pdf" in got["武汉市/资料"] and "没有可识别的图层" in got["武汉市/资料"]
+    assert "随便.shp" in got["杂项"] and "名称不含图层名称提示" in got["杂项"]
+    assert got["空壳"] == "文件夹为空（只有空的子文件夹）"
+    assert "数据.gpkg" in got["坏包"] and "无法打开" in got["坏包"]
+    assert "批准用地、供地" in got["批地"] and "没有地类图斑（DLTB）图层" in got["批地"]
+    # find_counties keeps its (counties, notes) contract, the nested copy among the notes
+    found, notes = B.find_counties(root)
+    assert found == d.counties and any("旧数据" in n for n in notes)
+
+
+def test_no_counties_names_every_folder_and_why(tmp_path):
+    root = tmp_path / "root"
+    (root / "空").mkdir(parents=True)
+    _touch(root / "文档" / "说明.docx", "PK")
+    _yjjbnt_only(root / "永农")
+    r = batch_cli(root, "-o", tmp_path / "out", timeout=120)
+    assert r.returncode == 1 and "没有找到县数据文件夹" in r.stderr and "Traceback" not in r.stderr
+    for folder, why in (("空", "文件夹为空"), ("文档", "说明.docx"), ("永农", "没有地类图斑")):
+        assert f"{folder}：" in r.stderr and why in r.stderr, r.stderr

@@ -95,3 +95,38 @@ def test_check_sample_county():
     for needle in ("鄂城区", "420704", "EPSG:4526", "地类图斑", "永久基本农田", "卫片图斑", "批准用地", "供地",
                    "宗地", "GBK/GB18030", "结论：数据可以使用", "已修复"):
         assert needle in out, needle
+
+
+def test_check_lists_files_it_did_not_read(county_dir):
+    """Files that are no layer are listed with the reason, on screen and in --json; the parts of
+    a shapefile (.dbf/.shx/.prj/.shp.xml) and landkit.toml are not."""
+    import geopandas as gpd
+    from conftest import grid_polygons
+    write_shp(gpd.GeoDataFrame({"名称": ["甲"], "备注": ["乙"]}, geometry=grid_polygons(1), crs="EPSG:4526"),
+              county_dir / "随便.shp")                                         # no hint, no telling fields
+    write_shp(gpd.GeoDataFrame({"DLBM": ["0101"], "ZLDWDM": ["4207041001010000000"]}, geometry=grid_polygons(1),
+                               crs="EPSG:4526"), county_dir / "资料" / "2023年底图.shp")  # fields of a DLTB
+    (county_dir / "说明.txt").write_text("数据说明", encoding="gbk")
+    (county_dir / "汇报.docx").write_bytes(b"PK\x03\x04")
+    shutil.copy(county_dir / "DLTB.dbf", county_dir / "旧属性表.dbf")          # a .dbf without its .shp
+    (county_dir / "DLTB.shp.xml").write_text("<metadata/>", encoding="utf-8")
+    (county_dir / "landkit.toml").write_text('[county]\nname = "鄂城区"\n', encoding="utf-8")
+    r = run("check", str(county_dir))
+    assert r.returncode == 0, r.stdout + r.stderr      # still usable: the layers it needs are there
+    assert_no_traceback(r)
+    assert "未识别、未读取的文件（5 个）" in r.stdout
+    lines = {ln.strip().split("：", 1)[0]: ln.strip().split("：", 1)[1] for ln in r.stdout.splitlines()
+             if ln.startswith("  ") and "：" in ln and not ln.strip().startswith("[")}
+    assert "名称不含任何图层名称提示" in lines["随便.shp"] and "未识别为任何图层" in lines["随便.shp"]
+    assert "像是地类图斑" in lines["资料/2023年底图.shp"] and 'dltb = "资料/2023年底图.shp"' in lines["资料/2023年底图.shp"]
+    assert "不是 landkit 读取的数据格式" in lines["说明.txt"] and "不是 landkit 读取的数据格式" in lines["汇报.docx"]
+    assert "没有同名的 .shp" in lines["旧属性表.dbf"]
+    d = json.loads(run("check", str(county_dir), "--json").stdout)
+    got = {u["file"]: u["reason"] for u in d["unrecognised"]}
+    assert set(got) == {"随便.shp", "资料/2023年底图.shp", "说明.txt", "汇报.docx", "旧属性表.dbf"}
+    assert all(set(u) == {"file", "reason"} for u in d["unrecognised"]) and got["随便.shp"] == lines["随便.shp"]
+
+
+def test_check_json_of_a_clean_folder_has_an_empty_unrecognised_list(county_dir):
+    d = json.loads(run("check", str(county_dir), "--json").stdout)
+    assert d["unrecognised"] == []

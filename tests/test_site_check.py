@@ -203,3 +203,94 @@ def test_county_without_yjjbnt_is_refused(tmp_path):
         run_site_check(site, d, out)
     assert "永久基本农田" in str(e.value)
     assert not out.exists() or not any(out.iterdir())
+
+
+# --------------------------------------------------------------------------------------
+# a county folder holding only 永久基本农田 (no DLTB): the check runs, and says what it left out
+# --------------------------------------------------------------------------------------
+
+def _yjjbnt_only(d):
+    """Only YJJBNTBHTB.shp, GBK without .cpg (Chinese text in 地类名称), as a bureau sends it."""
+    write_shp(gpd.GeoDataFrame({"YJJBNTTBBH": list(YJ), "DLMC": ["水田", "旱地"], "KCXS": [v[1] for v in YJ.values()]},
+                               geometry=[v[0] for v in YJ.values()], crs="EPSG:4526"), d / "YJJBNTBHTB.shp")
+    return d
+
+
+def _overlap_cli(*args):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "landkit.cli", "overlap", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_overlap_with_only_a_yjjbnt_layer(tmp_path):
+    county = _yjjbnt_only(tmp_path / "420704_鄂城区")
+    site = write_shp(gpd.GeoDataFrame({"项目名称": list(SITES)}, geometry=list(SITES.values()), crs="EPSG:4526")
+                     .to_crs(4490), tmp_path / "项目红线.shp")                  # lon/lat GBK shapefile
+    out = tmp_path / "结果"
+    r = _overlap_cli(site, "--county", county, "-o", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    # what needs a missing layer is said, not silently dropped
+    assert "占用耕地：未计算（该县文件夹没有地类图斑（DLTB）图层）" in r.stdout
+    assert "占用生态保护红线：未计算" in r.stdout and "城镇开发边界外：未计算" in r.stdout
+    drawn = gpd.read_file(site, encoding="gbk").set_index("项目名称")
+    geoms = {k: _back_in_4526(drawn.geometry[k]) for k in SITES}
+    head, body, total, ws = _sheet(out / "压占检查.xlsx")
+    assert head == ["编号", "面积(亩)", "压占永久基本农田(亩)", "扣除田坎(亩)", "压占比例", "永久基本农田图斑编号"]
+    assert set(body) == set(SITES)
+    for name, g in geoms.items():          # independent: pyproj.Geod areas of shapely intersections
+        e, row = expected(g), body[name]
+        near2(row[1], e["area"] * MU)
+        near2(row[2], e["yj"] * MU)
+        near2(row[3], e["net"] * MU)
+        assert (row[5] or "") == e["ids"]
+    assert "占用耕地未计算（该县文件夹没有地类图斑（DLTB）图层）" in ws.cell(2, 1).value
+    kv = {row[0]: row[1:] for row in openpyxl.load_workbook(out / "压占检查.xlsx")["汇总"].iter_rows(values_only=True)}
+    assert kv["占用耕地(亩)"] == ("未计算", "该县文件夹没有地类图斑（DLTB）图层")
+    sites = gpd.read_file(out / "压占检查.gpkg", layer="地块").set_index("编号")
+    exact = {k: expected(g)["yj"] for k, g in geoms.items()}
+    for k, v in exact.items():
+        assert sites.loc[k, "yjjbnt_m2"] == pytest.approx(v, rel=1e-7, abs=1e-9)
+    assert "gd_m2" not in sites.columns
+
+
+def test_yjjbnt_only_summary_and_the_read_option(tmp_path):
+    from landkit.county import read_county
+    county = _yjjbnt_only(tmp_path / "420704_鄂城区")
+    c = read_county(county, require=("yjjbnt",))
+    assert c.dltb is None and c.yjjbnt is not None and c.usable and c.crs.to_epsg() == 4526
+    with pytest.raises(InputError, match="地类图斑"):          # the default still needs the DLTB
+        read_county(county)
+    site = _lonlat_site(tmp_path / "s.geojson")
+    s = run_site_check(site, county, tmp_path / "o")
+    assert [n["item"] for n in s["not_computed"]] == ["占用耕地", "占用生态保护红线", "城镇开发边界外"]
+    assert "cultivated_mu" not in s
+    geoms = {k: _back_in_4526(g) for k, g in gpd.read_file(site).set_index("项目名称").geometry.items()}
+    assert s["overlap_mu"] == pytest.approx(sum(expected(g)["yj"] for g in geoms.values()) * MU, rel=1e-7)
+    assert s["overlap_net_mu"] == pytest.approx(sum(expected(g)["net"] for g in geoms.values()) * MU, rel=1e-7)
+
+
+def test_overlap_ignores_layers_it_does_not_use(tmp_path):
+    """A broken 卫片 layer (truncated .dbf) does not stop the 永农 check, which never reads it."""
+    county = _county(tmp_path / "420704_鄂城区")
+    p = write_shp(gpd.GeoDataFrame({"监测编号": ["W1"], "判定类型": ["违法"]}, geometry=[box(0, 0, 50, 50)],
+                                   crs="EPSG:4526"), county / "卫片图斑.shp")
+    with open(p.with_suffix(".dbf"), "r+b") as f:
+        f.truncate(40)
+    s = run_site_check(_lonlat_site(tmp_path / "s.geojson"), county, tmp_path / "o")
+    assert s["features_checked"] == len(SITES) and s["not_computed"] == [] and s["cultivated_mu"] > 0
+
+
+def test_dltb_without_farmland_gives_zero_not_a_missing_column(tmp_path):
+    d = tmp_path / "420704_鄂城区"
+    _yjjbnt_only(d)
+    write_shp(gpd.GeoDataFrame({"BSM": ["D0"], "DLBM": ["0701"], "ZLDWDM": ["4207041001010000000"]},
+                               geometry=[box(0, 0, 400, 100)], crs="EPSG:4526"), d / "DLTB.shp")
+    out = tmp_path / "o"
+    s = run_site_check(_lonlat_site(tmp_path / "s.geojson"), d, out)
+    assert s["cultivated_mu"] == 0.0 and [n["item"] for n in s["not_computed"]] == ["占用生态保护红线", "城镇开发边界外"]
+    head, body, _, _ = _sheet(out / "压占检查.xlsx")
+    assert "占用耕地(亩)" in head and all(r[head.index("占用耕地(亩)")] == 0 for r in body.values())

@@ -40,6 +40,8 @@ def batch(root_dir, out_dir, workers, scheduler, resume, year, as_of, config_fil
                     progress=not quiet, as_of=as_of, config=config_file, db_schema=db_schema)
     if quiet:
         click.echo(f"完成 {len(res.ok)}，跳过 {len(res.skipped)}，失败 {len(res.failed)}")
+        for x in res.skipped_folders:      # without --quiet the batch log lists them before the run
+            click.echo(f"未作为县处理：{x['folder']}：{x['reason']}")
     for c in res.failed:
         click.echo(f"失败：{c.folder}：{c.error}", err=True)
     sys.exit(res.exit_code)

@@ -28,4 +28,6 @@ def overlap(site_file, county_dir, out_dir, layer, id_field):
         con.print(f"位于生态保护红线内 {s['stbhhx_mu']:.2f} 亩")
     if "outside_czkfbj_mu" in s:
         con.print(f"位于城镇开发边界外 {s['outside_czkfbj_mu']:.2f} 亩")
+    for n in s.get("not_computed", []):
+        con.print(f"{n['item']}：未计算（{n['reason']}）", markup=False)
     con.print(f"结果已写入：{out_dir}", markup=False)

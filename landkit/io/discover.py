@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .fields import ROLE_NAMES
+from .fields import ROLE_NAMES, match_fields
 
 #: role -> name hints, most specific first (case-insensitive)
 HINTS: dict[str, tuple[str, ...]] = {
@@ -84,6 +84,27 @@ def is_landkit_output(d: Path) -> bool:
     return isinstance(data, dict) and ("landkit_version" in data or str(data.get("kind", "")).startswith("landkit"))
 
 
+def walk_folder(folder: Path):
+    """The files and ``.gdb`` datasets under ``folder`` that reading looks at, in scan order.
+
+    Hidden names (``.…``) are skipped, ``.gdb`` folders are datasets (not entered), and a
+    sub-folder holding a landkit ``summary.json`` (:func:`is_landkit_output`) is not entered.
+    """
+    stack = [Path(folder)]
+    while stack:
+        d = stack.pop()
+        for p in sorted(d.iterdir()):
+            if p.name.startswith("."):
+                continue
+            if p.is_dir():
+                if p.suffix.lower() == ".gdb":
+                    yield p
+                elif not is_landkit_output(p):   # results written inside the county folder are not input
+                    stack.append(p)
+            else:
+                yield p
+
+
 def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
     """All vector layers and rasters under ``folder`` (recursively; .gdb folders are datasets).
 
@@ -97,26 +118,14 @@ def scan_folder(folder: Path) -> tuple[list[Candidate], list[Path], list[str]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("县数据文件夹不存在或不是文件夹", file=folder)
-    stack = [folder]
-    while stack:
-        d = stack.pop()
-        for p in sorted(d.iterdir()):
-            if p.name.startswith("."):
-                continue
-            ext = p.suffix.lower()
-            if p.is_dir():
-                if ext == ".gdb":
-                    add_container_layers(p, cands, problems, pyogrio)
-                elif not is_landkit_output(p):   # results written inside the county folder are not input
-                    stack.append(p)
-            elif ext == ".shp":
-                cands.append(Candidate(p, None, p.stem, None))
-            elif ext in (".gpkg",):
-                add_container_layers(p, cands, problems, pyogrio)
-            elif ext in (".geojson", ".json") and p.name != "summary.json":
-                cands.append(Candidate(p, None, p.stem, None))
-            elif ext in RASTER_EXTS:
-                rasters.append(p)
+    for p in walk_folder(folder):
+        ext = p.suffix.lower()
+        if ext in (".gdb", ".gpkg"):
+            add_container_layers(p, cands, problems, pyogrio)
+        elif ext == ".shp" or (ext in (".geojson", ".json") and p.name != "summary.json"):
+            cands.append(Candidate(p, None, p.stem, None))
+        elif ext in RASTER_EXTS:
+            rasters.append(p)
     return cands, rasters, problems
 
 
@@ -145,17 +154,29 @@ def _year_rank(c: Candidate, year: int | None) -> tuple[int, int]:
     return (0 if year is not None and int(year) in years else 1, -max(years) if years else 0)
 
 
+def is_polygonal(c: Candidate) -> bool:
+    """False for a layer whose declared geometry type is points or lines (never a role)."""
+    return not c.geometry_type or any(k in c.geometry_type for k in ("Polygon", "Unknown", "Geometry"))
+
+
+def candidate_role(c: Candidate) -> tuple[str | None, int]:
+    """The role a candidate's name suggests (a container layer falls back to the container's
+    file name, scored lower), with its score; (None, 0) when no hint matches."""
+    role, score = role_of(c.name)
+    if role is None and c.layer is not None:
+        role, score = role_of(c.path.stem)
+        score -= 50
+    return role, score
+
+
 def assign_roles(cands: list[Candidate], year: int | None = None) -> tuple[dict[str, Candidate], dict[str, str]]:
     """Pick one candidate per role: one naming the analysis ``year`` first, then the best name
     hint, then the latest year in the name. Returns (role -> candidate, role -> note on a choice)."""
     by_role: dict[str, list[tuple[int, Candidate]]] = {}
     for c in cands:
-        if c.geometry_type and not any(k in c.geometry_type for k in ("Polygon", "Unknown", "Geometry")):
+        if not is_polygonal(c):
             continue
-        role, score = role_of(c.name)
-        if role is None and c.layer is not None:
-            role, score = role_of(c.path.stem)
-            score -= 50
+        role, score = candidate_role(c)
         if role:
             by_role.setdefault(role, []).append((score, c))
     chosen, notes = {}, {}
@@ -170,3 +191,159 @@ def assign_roles(cands: list[Candidate], year: int | None = None) -> tuple[dict[
             notes[role] = (f"{ROLE_NAMES.get(role, role)}找到多个候选，使用 {lst[0][1].display}，未使用 {others}；"
                          f"如需改用其他图层，请在 landkit.toml 的 [layers] 中写明 {role} = \"文件名\"")
     return chosen, notes
+
+
+def missing_role_message(role: str) -> str:
+    """The Chinese message for a required role that no layer in the folder provides."""
+    hints = HINTS[role]
+    ascii_hint = next((h for h in hints if h.isascii()), role.upper())
+    cn_hint = next((h for h in hints if not h.isascii()), ROLE_NAMES[role])
+    return (f"没有找到{ROLE_NAMES[role]}（{ascii_hint}）图层：文件名或图层名应含 {ascii_hint} 或“{cn_hint}”，"
+            f"或在 landkit.toml 的 [layers] 中写明 {role} = \"文件名\"")
+
+
+# --------------------------------------------------------------------------------------
+# what reading leaves aside (``landkit check`` lists it, docs/design.md "County folder contract")
+# --------------------------------------------------------------------------------------
+
+#: files that belong to a dataset of the same stem: (dataset extensions, endings after the stem)
+_PARTS = (
+    ((".shp",), (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".fix", ".fbn", ".fbx", ".ain",
+                 ".aih", ".atx", ".ixs", ".mxs", ".qmd", ".qpj", ".xml", ".lock")),
+    (tuple(RASTER_EXTS), (".tfw", ".tifw", ".tiffw", ".wld", ".jgw", ".igw", ".aux.xml", ".aux", ".ovr",
+                          ".rrd", ".xml", ".prj", ".ige", ".rde", ".msk", ".lock")),
+    ((".gpkg",), ("-wal", "-shm", "-journal")),
+)
+_SHP_SIDECARS = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix")
+_OTHER_FORMATS = (
+    ((".zip", ".rar", ".7z", ".tar", ".gz", ".tgz"), "压缩包，landkit 不读取压缩包内的数据；请先解压到县数据文件夹中"),
+    ((".mdb", ".accdb"), "个人地理数据库（.mdb）不能读取；请在 ArcGIS 中导出为 FileGDB（.gdb）或 shapefile"),
+    ((".dwg", ".dxf", ".dgn"), "CAD 文件不作为图层读取；请先转换为 shapefile 并设定坐标系"),
+    ((".kml", ".kmz", ".gml", ".tab", ".mif", ".mid"), "不是 landkit 读取的矢量格式；请转换为 shapefile、GeoPackage 或 FileGDB"),
+    ((".xls", ".xlsx", ".csv", ".et"), "表格文件没有图形，不作为图层读取"),
+    ((".toml",), "不是 landkit.toml，不作为配置读取（县文件夹的配置文件须名为 landkit.toml）"),
+)
+_FORMATS_READ = "只读取 .shp、.gpkg、.gdb、.geojson/.json 图层和 .tif/.img 影像"
+#: roles a layer's fields can point to (key fields), most specific first, for the hint in a reason
+_FIELD_KEYS = (("yjjbnt", ("YJJBNTTBBH",)), ("patches", ("判定类型",)), ("approvals", ("批准日期",)),
+               ("supply", ("供地日期",)), ("dltb", ("DLBM", "ZLDWDM")), ("townships", ("XZQDM",)))
+
+
+def _belongs_to_dataset(p: Path, datasets: dict[Path, list[Path]]) -> bool:
+    name = p.name.lower()
+    for d in datasets.get(p.parent, ()):
+        ext = d.suffix.lower()
+        for exts, endings in _PARTS:
+            if ext not in exts:
+                continue
+            if ext == ".gpkg":
+                if any(name == d.name.lower() + e for e in endings):
+                    return True
+            elif name.startswith(d.stem.lower() + ".") and name != d.name.lower() \
+                    and any(name.endswith(e) for e in endings):
+                return True
+    return False
+
+
+def _looks_like(c: Candidate) -> tuple[str, list[str]] | None:
+    """(role, its key fields) when the layer's fields hold a role's key fields, else None."""
+    import warnings
+    try:
+        import pyogrio
+        enc = None
+        if c.path.suffix.lower() == ".shp":
+            from .encoding import detect_shapefile_encoding
+            enc = detect_shapefile_encoding(c.path).encoding
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cols = [str(f) for f in pyogrio.read_info(c.path, layer=c.layer, encoding=enc)["fields"]]
+    except Exception:  # noqa: BLE001 — only a hint; an unreadable file gets none
+        return None
+    for role, keys in _FIELD_KEYS:
+        std = set(match_fields(cols, role)[0].values())
+        if all(k in std for k in keys):
+            return role, list(keys)
+    return None
+
+
+def unrecognised_files(folder, cands: list[Candidate], configured: dict[str, Candidate | None] | None = None,
+                       problems=()) -> list[dict]:
+    """Files and layers under ``folder`` that reading uses as no layer, each with the reason.
+
+    Returns ``[{"file": path relative to folder (``x.gpkg:layer`` for a layer), "reason": Chinese}]``.
+    Not listed: hidden names, landkit output sub-folders (both never looked at), ``landkit.toml``,
+    the parts of a dataset (.dbf/.shx/.prj/… of a .shp, world files of a raster), rasters (report
+    imagery), datasets that could not be opened (``problems``: already errors), and layers that
+    lost a choice between several candidates (a ``layer_choice`` warning says so).
+    """
+    folder = Path(folder)
+    configured = configured or {}
+    used = {(c.path.resolve(), c.layer) for c in configured.values() if c is not None}
+    broken = {Path(p).resolve() for p, _ in problems}
+    files = list(walk_folder(folder))
+    datasets: dict[Path, list[Path]] = {}
+    for p in files:
+        if p.suffix.lower() in (".shp", ".gpkg") or p.suffix.lower() in RASTER_EXTS:
+            datasets.setdefault(p.parent, []).append(p)
+    by_file: dict[Path, list[Candidate]] = {}
+    for c in cands:
+        by_file.setdefault(c.path, []).append(c)
+
+    def rel(p: Path, layer=None) -> str:
+        try:
+            r = p.relative_to(folder).as_posix()
+        except ValueError:
+            r = str(p)
+        return f"{r}:{layer}" if layer else r
+
+    out: list[dict] = []
+    for p in files:
+        ext = p.suffix.lower()
+        if p in by_file:
+            for c in by_file[p]:
+                if (c.path.resolve(), c.layer) in used or (c.path.resolve(), None) in used:
+                    continue
+                if not is_polygonal(c):
+                    out.append({"file": rel(p, c.layer), "reason": f"不是面图层（{c.geometry_type}），不参与分析"})
+                    continue
+                role, _ = candidate_role(c)
+                if role is not None and role in configured:
+                    other = configured[role]
+                    why = (f"landkit.toml 的 [layers] 中 {role} 设为不使用" if other is None else
+                           f"landkit.toml 的 [layers] 指定{ROLE_NAMES[role]}使用 {rel(other.path, other.layer)}")
+                    out.append({"file": rel(p, c.layer), "reason": f"名称像{ROLE_NAMES[role]}，但{why}，本图层未读取"})
+                elif role is None:
+                    reason = ("名称不含任何图层名称提示（如 DLTB、YJJBNTBHTB、WPTB、XZQ），"
+                              "未识别为任何图层")
+                    like = _looks_like(c)
+                    if like:
+                        r_, keys = like
+                        reason += (f"；其字段含 {'、'.join(keys)}，像是{ROLE_NAMES[r_]}，如是，请在 landkit.toml 的 "
+                                   f"[layers] 中写明 {r_} = \"{rel(p)}\"" + (f"（或 {{ path = \"{rel(p)}\", layer = "
+                                                                               f"\"{c.layer}\" }}）" if c.layer else ""))
+                    else:
+                        reason += "；如是某个图层，请改名或在 landkit.toml 的 [layers] 中写明"
+                    out.append({"file": rel(p, c.layer), "reason": reason})
+            continue
+        if ext in (".gdb", ".gpkg"):
+            if p.resolve() not in broken:
+                out.append({"file": rel(p), "reason": "数据集中没有任何图层"})
+            continue
+        if ext in RASTER_EXTS or (p.name == "landkit.toml" and p.parent == folder):
+            continue
+        if _belongs_to_dataset(p, datasets):
+            continue
+        if ext in _SHP_SIDECARS:
+            what = "属性表 .dbf" if ext == ".dbf" else p.suffix
+            out.append({"file": rel(p), "reason": f"只有{what}，没有同名的 .shp 文件（shapefile 至少需要 .shp、.shx、.dbf），"
+                                                 "未读取"})
+            continue
+        if p.name == "summary.json":
+            out.append({"file": rel(p), "reason": "名为 summary.json 的文件视为 landkit 的结果文件，不作为图层读取"})
+            continue
+        if p.name == "landkit.toml":
+            out.append({"file": rel(p), "reason": "只读取县数据文件夹本层的 landkit.toml，子文件夹中的不起作用"})
+            continue
+        reason = next((r for exts, r in _OTHER_FORMATS if ext in exts), None)
+        out.append({"file": rel(p), "reason": reason or f"不是 landkit 读取的数据格式（{_FORMATS_READ}）"})
+    return out

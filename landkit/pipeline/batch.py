@@ -34,9 +34,11 @@ Roll-up ``summary.json`` (``kind = "landkit-batch"``, ``schema_version`` "1.0"):
 ``workers``, ``seconds``, ``options{year, as_of, config, resume}``, ``counts{total, ok, skipped,
 failed}``, ``totals`` (province figures over the succeeded counties: summed 卫片 违法/新增 耕地 and
 their ratio, summed 永农压占 and 存量), ``counties[{folder, input, output, status (ok | skipped |
-failed), seconds, headline{...} | null, error | null, notes}]`` and ``failures[{folder, input,
-message, error_type}]``. The headline keys are those of
-:func:`landkit.render.rollup.headline`.
+failed), seconds, headline{...} | null, error | null, notes}]``, ``failures[{folder, input,
+message, error_type}]`` and ``skipped[{folder, reason}]``: the folders under the root not treated
+as a county, relative to it, with the Chinese reason (:func:`discover_counties`; not to be
+confused with ``status`` "skipped", a county reused by ``--resume``). The headline keys are
+those of :func:`landkit.render.rollup.headline`.
 """
 from __future__ import annotations
 
@@ -113,8 +115,52 @@ def _shallow_roles(d: Path) -> tuple[set[str], list[str]]:
     return roles, problems
 
 
+@dataclass
+class Discovery:
+    """What :func:`discover_counties` found under a batch root."""
+
+    counties: list[Path]             # county folders, sorted by path
+    notes: list[str]                 # datasets that could not be opened
+    skipped: list[dict]              # [{"folder": relative path, "reason": Chinese}] not treated as a county
+    nested: list[Path] = field(default_factory=list)    # county folders inside another (also in skipped)
+
+
 def find_counties(root, *, exclude=()) -> tuple[list[Path], list[str]]:
-    """County folders under ``root``: folders holding a 地类图斑 (DLTB) layer.
+    """County folders under ``root`` (see :func:`discover_counties`) and notes: the datasets
+    that could not be opened, and county folders lying inside another county folder."""
+    d = discover_counties(root, exclude=exclude)
+    return d.counties, d.notes + [f"{c}：位于另一个县数据文件夹之内，不单独分析" for c in d.nested]
+
+
+def _skip_reason(folders: list[Path], roles: dict, files: dict, problems: dict) -> str:
+    """Why a folder (with its sub-folders ``folders``) is not a county folder, in Chinese."""
+    from ..io.fields import ROLE_NAMES
+    found = [r for r in ROLE_NAMES if any(r in roles[x] for x in folders)]
+    if found:
+        why = (f"没有地类图斑（DLTB）图层，只有{'、'.join(ROLE_NAMES[r] for r in found)}图层；"
+               "县数据文件夹须含地类图斑")
+        if "yjjbnt" in found:
+            why += "（只做项目用地压占永久基本农田检查时，可用 landkit overlap 指向此文件夹）"
+        return why
+    probs = [m for x in folders for m in problems.get(x, [])]
+    if probs:
+        return f"没有可识别的图层（{probs[0]}）"
+    names = [n for x in folders for n in files.get(x, [])]
+    if not names:
+        return "文件夹为空" if len(folders) == 1 else "文件夹为空（只有空的子文件夹）"
+    data = [n for n in names if Path(n).suffix.lower() in (".shp", ".gpkg", ".gdb", ".geojson", ".json")]
+    some = data or names
+    shown = "、".join(some[:3]) + (f" 等 {len(some)} 个文件" if len(some) > 3 else " 文件")
+    if data:
+        return (f"没有可识别的图层：{shown}的名称不含图层名称提示（如 DLTB、地类图斑），"
+                "可在该文件夹的 landkit.toml 的 [layers] 中写明 dltb = \"文件名\"")
+    return (f"没有可识别的图层（只有 {shown}，不是 landkit 读取的数据格式：只读取 .shp、.gpkg、.gdb、"
+            ".geojson/.json）")
+
+
+def discover_counties(root, *, exclude=()) -> Discovery:
+    """County folders under ``root``: folders holding a 地类图斑 (DLTB) layer, and the folders
+    that are not, with the reason.
 
     A folder that directly holds a DLTB layer (or a landkit.toml naming one) is a county folder.
     When a county keeps its layers in sub-folders (``县/三调/DLTB.shp``, ``县/永农/...``), the
@@ -122,24 +168,34 @@ def find_counties(root, *, exclude=()) -> tuple[list[Path], list[str]]:
     it, or else the parent folder when the DLTB's sibling folders hold the county's other layers.
     Hidden folders (``.*``) and ``exclude`` (e.g. the output folder) are not searched.
 
-    Returns (county folders sorted by path, notes on datasets that could not be opened).
+    ``skipped`` lists every searched folder that is neither a county folder, nor inside one, nor
+    above one (only the top-most of such a branch), with the reason (文件夹为空, 没有可识别的图层,
+    没有地类图斑图层 …), and each county folder lying inside another county folder. Folders landkit
+    wrote (holding a landkit ``summary.json``) are left out of ``skipped`` silently.
     """
+    from ..io.discover import is_landkit_output
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError("数据根文件夹不存在或不是文件夹", file=root)
     excl = {Path(e).resolve() for e in exclude}
     roles: dict[Path, set[str]] = {}
     children: dict[Path, list[Path]] = {}
+    files: dict[Path, list[str]] = {}
+    problems: dict[Path, list[str]] = {}
     notes: list[str] = []
     stack = [root]
     while stack:
         d = stack.pop()
         roles[d], probs = _shallow_roles(d)
         notes += probs
-        kids = []
+        problems[d] = probs
+        kids, names = [], []
         try:
             for p in sorted(d.iterdir()):
-                if p.name.startswith(".") or p.suffix.lower() == ".gdb" or not p.is_dir():
+                if p.name.startswith("."):
+                    continue
+                if p.suffix.lower() == ".gdb" or not p.is_dir():
+                    names.append(p.name)
                     continue
                 if p.resolve() in excl:
                     continue
@@ -147,6 +203,7 @@ def find_counties(root, *, exclude=()) -> tuple[list[Path], list[str]]:
         except OSError:
             pass
         children[d] = kids
+        files[d] = names
         stack.extend(kids)
 
     def subtree(d: Path) -> list[Path]:
@@ -178,10 +235,26 @@ def find_counties(root, *, exclude=()) -> tuple[list[Path], list[str]]:
         counties.add(county)
     # a county folder inside another county folder (e.g. an old copy) is read by the outer one
     found = sorted(c for c in counties if not any(o in c.parents for o in counties))
-    dropped = sorted(set(counties) - set(found))
-    for c in dropped:
-        notes.append(f"{c}：位于另一个县数据文件夹之内，不单独分析")
-    return found, notes
+
+    def rel(d: Path) -> str:
+        return d.relative_to(root).as_posix()
+    skipped: list[dict] = []
+    nested = sorted(set(counties) - set(found))
+    for c in nested:
+        outer = next(o for o in found if o in c.parents)
+        skipped.append({"folder": rel(c), "reason": f"位于县数据文件夹 {rel(outer) or outer.name} 之内，"
+                        "由该县一并读取，不单独分析"})
+    covered = {root, *found}
+    for c in found:
+        covered.update(c.parents)
+    for d in sorted(roles):
+        if d == root or d in covered or any(c in d.parents for c in found) or d.parent not in covered:
+            continue
+        if is_landkit_output(d):        # landkit's own results (an older output folder): not input
+            continue
+        skipped.append({"folder": rel(d), "reason": _skip_reason(subtree(d), roles, files, problems)})
+    skipped.sort(key=lambda x: x["folder"])
+    return Discovery(found, notes, skipped, nested)
 
 
 def _output_names(counties: list[Path], root: Path) -> list[str]:
@@ -492,6 +565,8 @@ class BatchResult:
     notes: list = field(default_factory=list)
     db_schema: str | None = None
     generated_at: str = ""
+    #: folders under the root not treated as a county: [{"folder", "reason"}] (discover_counties)
+    skipped_folders: list = field(default_factory=list)
 
     @property
     def ok(self) -> list[CountyRun]:
@@ -527,6 +602,7 @@ class BatchResult:
             "failures": [{"folder": c.folder, "input": c.input, "message": c.error, "error_type": c.error_type}
                          for c in self.failed],
             "notes": list(self.notes),
+            "skipped": [dict(x) for x in self.skipped_folders],
         }
 
 
@@ -662,7 +738,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
 
     Parameters
     ----------
-    root : folder holding county folders (at any depth; see :func:`find_counties`)
+    root : folder holding county folders (at any depth; see :func:`discover_counties`)
     out : output folder; ``out/<county folder name>/`` per county plus ``summary.json``,
         ``汇总.xlsx`` and ``index.html`` at ``out``
     workers : worker processes of the local cluster (default: the number of cores); ignored
@@ -687,10 +763,14 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
         config = str(Path(config).resolve())
         if not Path(config).is_file():
             raise InputError("配置文件不存在", file=config)
-    counties, notes = find_counties(root, exclude=[out])
+    found = discover_counties(root, exclude=[out])
+    counties, notes, skipped = found.counties, found.notes, found.skipped
     counties = [c for c in counties if c != out and out not in c.parents]
     if not counties:
-        raise InputError("没有找到县数据文件夹（含地类图斑 DLTB 图层的文件夹）", file=root)
+        listed = "；".join(f"{x['folder']}：{x['reason']}" for x in skipped[:10])
+        raise InputError("没有找到县数据文件夹（含地类图斑 DLTB 图层的文件夹）"
+                         + (f"。未作为县处理的文件夹：{listed}" + ("；……" if len(skipped) > 10 else "")
+                            if skipped else ""), file=root)
     if out in counties or any(out == c or c in out.parents for c in counties):
         raise InputError("输出文件夹不能放在县数据文件夹之内", file=out)
     try:
@@ -718,6 +798,10 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
                 + (f"；写入数据库模式 {schema}" if schema else ""))
         for n in notes:
             rep.say(f"注意：{n}", style="yellow")
+        if skipped:
+            rep.say(f"未作为县处理的文件夹 {len(skipped)} 个：", style="yellow")
+            for x in skipped:
+                rep.say(f"  {x['folder']}：{x['reason']}", style="yellow")
         from distributed import as_completed
         futs = client.map(run_one_county, [str(counties[i]) for i in order], [str(out)] * len(order),
                           [names[i] for i in order], year=year, as_of=as_of, config=config, resume=resume,
@@ -759,7 +843,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
         _write_db_failures(db, schema, [r for r in runs.values() if not r.succeeded])
     result = BatchResult(root=root, out=out, counties=[runs[n] for n in names], seconds=time.perf_counter() - t0,
                          cluster=label, workers=nworkers, options=options, notes=notes, db_schema=schema,
-                         generated_at=started.isoformat(timespec="seconds"))
+                         generated_at=started.isoformat(timespec="seconds"), skipped_folders=skipped)
     from ..render.rollup import write_rollup
     write_rollup(result.to_dict(), out, outlines={c.folder: c.outline for c in result.counties if c.outline})
     result.seconds = time.perf_counter() - t0

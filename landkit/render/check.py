@@ -20,6 +20,7 @@ def check_dict(county) -> dict:
         "layers": [r for r in county.layer_table() if r["文件"]],
         "missing_layers": [r["role"] for r in county.layer_table() if not r["文件"]],
         "imagery": str(county.imagery) if county.imagery else None,
+        "unrecognised": [dict(u) for u in getattr(county, "unrecognised", None) or []],
         "qa": county.qa.to_dict(),
     }
 
@@ -50,6 +51,11 @@ def print_check(county, console) -> None:
         console.print(escape(f"未提供的图层：{'、'.join(missing)}"))
     if county.imagery:
         console.print(escape(f"影像：{county.imagery.name}"))
+    unrecognised = getattr(county, "unrecognised", None) or []
+    if unrecognised:          # files read as no layer: never silently left aside
+        console.print(f"\n[bold yellow]未识别、未读取的文件（{len(unrecognised)} 个）[/bold yellow]")
+        for u in unrecognised:
+            console.print(escape(f"  {u['file']}：{u['reason']}"))
 
     groups = defaultdict(list)
     for f in county.qa.findings:

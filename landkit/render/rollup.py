@@ -270,6 +270,10 @@ def rollup_workbook(batch: dict):
     add_sheet(wb, "失败清单", fails, [Col("县（区）文件夹", "folder"), Col("数据文件夹", "input", width=50),
                                    Col("错误信息", "message", width=90), Col("错误类型", "error_type")],
               heading="分析失败的县（区）", totals=False)
+    if batch.get("skipped"):        # folders under the root that were not read as a county
+        add_sheet(wb, "未作为县处理的文件夹", pd.DataFrame(batch["skipped"], columns=["folder", "reason"]),
+                  [Col("文件夹（相对数据根文件夹）", "folder", width=30), Col("原因", "reason", width=100)],
+                  heading="未作为县（区）处理的文件夹", totals=False)
     opts = batch.get("options") or {}
     add_kv_sheet(wb, "说明", [
         ("生成时间", batch.get("generated_at"), ""), ("landkit 版本", batch.get("landkit_version"), ""),
@@ -449,5 +453,12 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
             f'<td class="n{met(h.get("idle_disposal_met"))}">{num(h.get("idle_disposal_rate"), "{:.2%}")}</td>'
             f'<td class="n">{num(h.get("inventory_total_mu"), "{:,.2f}")}</td><td>{report}</td>'
             f'<td class="{"err" if c["status"] == "failed" else ""}">{remark}</td></tr>')
-    parts += ["</tbody></table>", "</body></html>"]
+    parts.append("</tbody></table>")
+    if batch.get("skipped"):
+        parts += [f"<h2>未作为县（区）处理的文件夹（{len(batch['skipped'])} 个）</h2>",
+                  "<table><thead><tr><th>文件夹</th><th>原因</th></tr></thead><tbody>"]
+        parts += [f"<tr><td>{esc(str(x.get('folder', '')))}</td><td>{esc(str(x.get('reason', '')))}</td></tr>"
+                  for x in batch["skipped"]]
+        parts.append("</tbody></table>")
+    parts.append("</body></html>")
     return "\n".join(parts)
