@@ -11,7 +11,7 @@ import numpy as np
 from pyproj import CRS
 
 from .settings import ROLES, Settings, load_settings
-from .errors import InputError
+from .errors import EmptyLayerError, InputError
 from .standards.codes import is_county_code
 from .findings import Finding, QAReport
 from .qa import check_dates, check_dltb, check_duplicate_ids, check_judgements, check_self_overlap
@@ -181,6 +181,15 @@ def read_county(path, config=None, *, errors: str = "raise", require=("dltb",), 
         try:
             gdf, src, findings = load_layer(c.path, c.layer, role, config=cfg, hint_crs=hint_crs,
                                             encoding_override=enc_cfg.get(c.path.name))
+        except EmptyLayerError as e:
+            if role in require:
+                _fail(qa, errors, e, role)
+            else:
+                # an optional layer with no features (a quarter without 卫片 patches, an unfilled
+                # template) is a layer not provided: its figures are 未提供数据, the rest runs
+                qa.add(Finding("warning", "layer_empty", f"{e.message}，按未提供该图层处理", role,
+                               str(e.file) if e.file else None))
+            continue
         except InputError as e:
             _fail(qa, errors, e, role)
             continue

@@ -39,5 +39,9 @@ class InputError(LandkitError):
     """The input data cannot be used as given."""
 
 
+class EmptyLayerError(InputError):
+    """A layer that holds no features at all (a quarter without 卫片 patches, an unfilled template)."""
+
+
 class ConfigError(LandkitError):
     """landkit.toml or a --config file is wrong."""

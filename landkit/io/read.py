@@ -16,7 +16,7 @@ import pyogrio
 from pyproj import CRS
 
 from ..settings import load_settings
-from ..errors import InputError
+from ..errors import InputError, EmptyLayerError
 from ..findings import Finding
 from .crs import CRSDecision, check_coordinates_fit, crs_from_coordinates, crs_from_prj_text
 from .encoding import EncodingDecision, sibling_file, detect_shapefile_encoding, fast_codec, recode_latin1
@@ -251,7 +251,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     if ext == ".shp" and recode:
         df = recode_latin1(df, recode)
     if len(df) == 0:
-        raise InputError(f"{rname}图层为空（没有任何要素）", file=path, layer=layer)
+        raise EmptyLayerError(f"{rname}图层为空（没有任何要素）", file=path, layer=layer)
     if ext == ".shp":
         nrec = _dbf_record_count(sibling_file(path, ".dbf"))
         if nrec is not None and nrec != len(df):

@@ -640,6 +640,15 @@ def bowtie_whose_lobes_cancel(d):
     write_county(d, layers)
 
 
+@case(0, qa=["layer_empty"])
+def empty_patches_layer(d):
+    """A 卫片图斑 file with no features (a quarter without patches): the rest of the county runs,
+    the 卫片 figures are 未提供数据."""
+    layers = base_layers()
+    layers["卫片图斑"] = layers["卫片图斑"].iloc[:0]
+    write_county(d, layers)
+
+
 def build(root: Path = BAD) -> Path:
     if root.exists():
         shutil.rmtree(root)
@@ -664,5 +673,10 @@ def county_dir(name: str, root: Path = BAD) -> Path:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parents[1]))
+    if len(sys.argv) > 1:                 # rebuild only the named cases
+        for name in sys.argv[1:]:
+            shutil.rmtree(BAD / name, ignore_errors=True)
+            CASES[name][0](BAD / name)
+        sys.exit(0)
     out = build()
     print(f"{len(CASES)} cases written to {out}")
