@@ -58,7 +58,7 @@ def setting(default, doc: str, *, unit: str = "", kind: str | None = None, choic
     """A dataclass field carrying what docs/settings.md says about the key.
 
     ``kind`` is how the TOML value is read: int, float, fraction (a number or "1/3"), str, bool,
-    date, year, list[str], list[int], table[str], or None for a free-form value.
+    date, year, adcode, timezone, list[str], list[int], table[str], or None for a free-form value.
     """
     meta = {"doc": doc, "unit": unit, "kind": kind, "choices": choices, "env": env,
             "minimum": minimum, "maximum": maximum}
@@ -210,6 +210,53 @@ class ReportSettings:
                                   kind="str")
     tianditu_token: str | None = setting(None, "天地图密钥（使用天地图底图时必需）", kind="str", env="TIANDITU_TOKEN")
     tianditu_url: str | None = setting(None, "天地图瓦片地址模板（内网代理时设置），含 {layer} {tk} {x} {y} {z}", kind="str")
+    timezone: str = setting("Asia/Shanghai", "报告、summary.json 和批量汇总中时间所用的时区：IANA 时区名（如 "
+                            "Asia/Shanghai）或固定时差（如 +08:00、UTC）；默认北京时间，与运行机器的时区无关",
+                            kind="timezone")
+
+    @property
+    def tzinfo(self) -> dt.tzinfo:
+        """The ``timezone`` setting as a tzinfo (see :func:`timezone_of`)."""
+        return timezone_of(self.timezone)
+
+    def now(self) -> dt.datetime:
+        """The current time in the ``timezone`` setting (Beijing time by default)."""
+        return dt.datetime.now(self.tzinfo)
+
+
+_BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+#: zones that are a fixed +08:00 today: used when the IANA database (tzdata) is missing, as it
+#: may be on Windows without the tzdata package
+_FIXED_EIGHT = {"asia/shanghai", "asia/chongqing", "asia/chungking", "asia/harbin", "prc",
+                "asia/hong_kong", "asia/macau", "asia/taipei"}
+
+
+def timezone_of(value: str) -> dt.tzinfo:
+    """A tzinfo for a ``[report] timezone`` value: an IANA name (``Asia/Shanghai``), ``UTC``, or a
+    fixed offset ``+08:00`` / ``+0800`` / ``UTC+8``. ``Asia/Shanghai`` (fixed +08:00 since 1991)
+    falls back to a fixed +08:00 when the IANA database is not installed. ValueError otherwise."""
+    import re
+    import zoneinfo
+    v = str(value).strip()
+    m = re.fullmatch(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", v, flags=re.I)
+    if m:
+        h, mi = int(m.group(2)), int(m.group(3) or 0)
+        if h > 14 or mi >= 60:
+            raise ValueError(v)
+        off = dt.timedelta(hours=h, minutes=mi) * (-1 if m.group(1) == "-" else 1)
+        return _BEIJING if off == dt.timedelta(hours=8) else dt.timezone(off)
+    if v.upper() in ("UTC", "GMT", "Z"):
+        return dt.timezone.utc
+    if v.lower() == "北京时间":
+        return _BEIJING
+    if not v or v.startswith(("/", "\\")) or ".." in v:
+        raise ValueError(v)
+    try:
+        return zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        if v.lower() in _FIXED_EIGHT:
+            return _BEIJING
+        raise ValueError(v)
 
 
 SECTIONS: dict[str, type] = {
@@ -282,6 +329,14 @@ def _convert(value: Any, f: dataclasses.Field, section: str, source: str | None)
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not is_county_code(str(value).strip()):
             raise bad("6 位县级行政区划代码（GB/T 2260，如 \"420704\"；省级代码 11–82，末两位不为 00）")
         value = str(value).strip()
+    elif kind == "timezone":
+        if isinstance(value, bool) or not isinstance(value, str):
+            raise bad("时区名称字符串（如 \"Asia/Shanghai\" 或 \"+08:00\"）")
+        try:
+            timezone_of(value)
+        except ValueError:
+            raise bad("时区：IANA 时区名（如 \"Asia/Shanghai\"）或固定时差（如 \"+08:00\"）")
+        value = value.strip()
     elif kind == "bool":
         if not isinstance(value, bool):
             raise bad("true 或 false")

@@ -78,8 +78,9 @@ def test_print_check_clean_county(county_dir):
 
 def test_print_check_warnings_list_field_and_features(tmp_path):
     d = tmp_path / "420704_鄂城区"
-    dl = dltb_frame(60)
-    dl["DLBM"] = "9999"                               # 60 features with an unknown code
+    dl = dltb_frame(130)
+    # 60 features with an unknown code: under half of the layer ([qa] max_invalid_share), so a warning
+    dl.loc[:59, "DLBM"] = "9999"
     dl["KCXS"], dl["KCMJ"], dl["TBDLMJ"], dl["KCDLBM"] = 0.0, 0.0, dl["TBMJ"], None   # no 田坎 left
     dl.loc[0, "BSM"] = dl.loc[1, "BSM"]               # and one duplicate BSM
     write_shp(dl, d / "DLTB.shp")
@@ -88,7 +89,7 @@ def test_print_check_warnings_list_field_and_features(tmp_path):
     line = next(l for l in out.splitlines() if "地类编码不在三调工作分类中" in l)
     assert line.strip().startswith("[地类图斑 · 字段 DLBM] 60 个图斑")
     feats = out.splitlines()[out.splitlines().index(line) + 1]
-    ids = dl["BSM"].tolist()
+    ids = dl["BSM"].tolist()[:60]
     assert feats.strip().startswith("涉及：" + "，".join(ids[:10]) + "…")
     assert feats.rstrip().endswith("等 60 个")         # the finding lists 50 of the 60
     assert ids[10] not in feats
@@ -191,3 +192,133 @@ def test_run_summary_of_a_real_analysis(tmp_path):
     s = analyse(c)["summary"]
     out = run_summary(s, out_dir=tmp_path / "o", total_seconds=1.0)
     assert out.startswith("鄂城区（420704）2024年度分析完成") and "卫片：该县没有卫片图斑图层" in out
+
+
+# ------------------------------------------------------------------ the headline of a real `landkit run`
+
+def landkit_run(county, out, *args):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    r = subprocess.run([sys.executable, "-m", "landkit.cli", "run", str(county), "-o", str(out), *map(str, args)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout, json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def section(stdout: str, title: str) -> dict[str, str]:
+    """The indented lines under a headline section (存量建设用地 / 处置率): {name: text}."""
+    lines = stdout.splitlines()
+    k = next(i for i, ln in enumerate(lines) if ln.startswith(title))
+    out = {}
+    for ln in lines[k + 1:]:
+        if not ln.startswith("  "):
+            break
+        name, _, rest = ln.strip().partition("：")
+        out[name] = rest
+    return out
+
+
+INV_NAMES = {"approved_unsupplied": "批而未供", "idle": "闲置土地", "inefficient": "城镇低效用地",
+             "collective_commercial": "农村集体经营性建设用地"}
+
+
+def test_run_headline_states_the_summary_figures(tmp_path):
+    """`landkit run` of the demo county (a generated county on a real boundary) prints 卫片, 永农压占,
+    the four 存量 categories with their total and both 处置率 against their targets, each equal to
+    summary.json's figure to 2 decimals. The targets are set so that 批而未供 meets its target and
+    闲置 does not (shortfall printed)."""
+    from conftest import SAMPLE
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text("[disposal]\napproved_unsupplied_target = 0.2\nidle_target = 0.9\n", encoding="utf-8")
+    stdout, s = landkit_run(SAMPLE, tmp_path / "out", "--year", "2024", "--config", cfg)
+    sat = s["satellite"]
+    assert (f"卫片违法占用耕地比例：{sat['ratio']:.2%}（{STATUS[sat['status']]}；违法 {sat['illegal_farmland_mu']:.2f} 亩 / "
+            f"新增建设占用耕地 {sat['new_construction_farmland_mu']:.2f} 亩）") in stdout
+    for role, v in s["farmland_overlap"].items():
+        if isinstance(v, dict) and "overlap_mu" in v:
+            assert (f"永久基本农田压占（{v['name']}）：{v['features_overlapping']}/{v['features_checked']} 个要素，"
+                    f"{v['overlap_mu']:.2f} 亩") in stdout
+    inv = s["inventory"]
+    lines = section(stdout, "存量建设用地")
+    assert stdout.count(f"存量建设用地（截至 {inv['as_of']}）：") == 1
+    for key, name in INV_NAMES.items():
+        assert inv[f"{key}_mu"] is not None and lines[name] == f"{inv[f'{key}_mu']:.2f} 亩"
+    assert lines["合计（去重）"] == f"{inv['total_mu']:.2f} 亩"
+    disp = s["disposal"]
+    lines = section(stdout, "处置率")
+    au, idle = disp["approved_unsupplied"], disp["idle"]
+    assert au["met"] is True and idle["met"] is False and idle["shortfall_mu"] > 0
+    assert lines["批而未供"] == (f"{au['rate']:.2%}，达到目标 20%（基数 {au['base_mu']:.2f} 亩，"
+                              f"已处置 {au['disposed_mu']:.2f} 亩）")
+    assert lines["闲置土地"] == (f"{idle['rate']:.2%}，未达到目标 90%，尚差 {idle['shortfall_mu']:.2f} 亩（"
+                             f"基数 {idle['base_mu']:.2f} 亩，已处置 {idle['disposed_mu']:.2f} 亩）")
+    assert stdout.rstrip().splitlines()[-1].startswith("结果已写入：")
+
+
+STATUS = {"pass": "达标", "over_cap": "超过控制目标", "accountability": "达到问责线", "no_data": "无数据"}
+
+
+def test_run_headline_without_approvals_and_supply(tmp_path):
+    """A county without 批准用地 and 供地 layers: 批而未供 and 闲置 (and their 处置率) print
+    未提供数据 with the reason summary.json gives, never 0.00; the other figures are printed."""
+    from landkit.synth import make_county
+    d = make_county(tmp_path / "420111_洪山样区", seed=41, n_dltb=400, n_patches=40, n_approvals=20, n_supply=60,
+                    n_parcels=80, boundary=None, adcode="420111", name="洪山样区", center_lonlat=(114.40, 30.50),
+                    area_km2=120, image=False)
+    for p in [*d.glob("批准用地.*"), *d.glob("供地.*")]:
+        p.unlink()
+    stdout, s = landkit_run(d, tmp_path / "out")
+    inv, disp = s["inventory"], s["disposal"]
+    assert inv["approved_unsupplied_mu"] is None and inv["idle_mu"] is None
+    assert disp["approved_unsupplied"]["rate"] is None and disp["idle"]["rate"] is None
+    stock = section(stdout, "存量建设用地")
+    rates = section(stdout, "处置率")
+    for lines in (stock, rates):
+        for name in ("批而未供", "闲置土地"):
+            assert lines[name].startswith("未提供数据（") and lines[name].endswith("）"), lines[name]
+            assert "0.00" not in lines[name]
+    # the reason is the one summary.json carries (its notes / unavailable entry), not a generic one
+    said = json.dumps(inv, ensure_ascii=False) + json.dumps(disp, ensure_ascii=False)
+    for lines in (stock, rates):
+        why = lines["批而未供"][len("未提供数据（"):-1]
+        assert why and why != "未计算" and all(part in said for part in why.split("；")), why
+    assert "批准用地" in stock["批而未供"]
+    assert stock["城镇低效用地"] == f"{inv['inefficient_mu']:.2f} 亩"
+    assert stock["农村集体经营性建设用地"] == f"{inv['collective_commercial_mu']:.2f} 亩"
+    assert stock["合计（去重）"].startswith(f"{inv['total_mu']:.2f} 亩")
+    assert "批而未供：0.00" not in stdout and "闲置土地：0.00" not in stdout
+
+
+def test_run_summary_is_none_safe():
+    """Every figure null: nothing crashes, nothing prints 0.00, each null says 未提供数据 with its reason."""
+    s = _summary(ratio=None, status=None, illegal_farmland_mu=None, new_construction_farmland_mu=None,
+                 rectify_to_cap_mu=None, cap=None, unavailable={"ratio": "判定类型字段缺失"})
+    s["farmland_overlap"]["approvals"]["overlap_mu"] = None
+    s["farmland_overlap"]["approvals"]["reason"] = "批准用地几何无效"
+    del s["farmland_overlap"]["supply"]                  # its 0.00 亩 is a real figure
+    s["inventory"] = {"as_of": "2024-12-31", **{f"{k}_mu": None for k in INV_NAMES}, "total_mu": None,
+                      "unavailable": {"approved_unsupplied_mu": "没有批准用地图层", "total_mu": "各类均无法统计"},
+                      "notes": ["没有供地图层，无法认定闲置土地"]}
+    s["disposal"] = {"year": 2024, "approved_unsupplied": {"rate": None, "target": 0.25, "base_mu": None,
+                                                            "disposed_mu": None, "met": None, "shortfall_mu": None,
+                                                            "reason": "没有批准用地图层，无法计算批而未供处置率"},
+                     "idle": {"rate": None, "target": 0.25, "base_mu": 0.0, "disposed_mu": 0.0, "met": None,
+                              "shortfall_mu": None}}
+    out = run_summary(s)
+    assert "0.00" not in out
+    assert "卫片违法占用耕地比例：未提供数据（判定类型字段缺失）" in out
+    assert "永久基本农田压占（批准用地）：未提供数据（批准用地几何无效）" in out
+    stock, rates = section(out, "存量建设用地"), section(out, "处置率")
+    assert stock["批而未供"] == "未提供数据（没有批准用地图层）"
+    assert stock["闲置土地"] == "未提供数据（没有供地图层，无法认定闲置土地）"
+    assert stock["合计（去重）"] == "未提供数据（各类均无法统计）"
+    assert rates["批而未供"] == "未提供数据（没有批准用地图层，无法计算批而未供处置率）"
+    assert rates["闲置土地"] == "未提供数据（考核基数为零，处置率无法计算）"
+    # sections the summary does not have at all
+    s.pop("inventory")
+    s["disposal"] = {"available": False, "reason": "未计算处置率"}
+    s.pop("run_seconds")
+    out = run_summary(s)
+    assert "存量建设用地：未提供数据（" in out and "处置率：未提供数据（未计算处置率）" in out

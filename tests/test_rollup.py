@@ -350,23 +350,26 @@ def test_failed_county_is_listed_with_its_reason(built):
     no figures (blank, not 0) and no link."""
     run = next(c for c in built["runs"] if c.folder == BAD)
     assert run.status == "failed" and "DLTB.dbf" in run.error and "不完整" in run.error
+    # the roll-up names the file relative to the batch root (no machine path)
+    error = run.error.replace(str(built["root"]) + "/", "")
+    assert f"（文件：{BAD}/DLTB.dbf）" in error
     s = json.loads(built["paths"]["summary"].read_text(encoding="utf-8"))
     (f,) = s["failures"]
-    assert f == {"folder": BAD, "input": run.input, "message": run.error, "error_type": "InputError"}
+    assert f == {"folder": BAD, "input": BAD, "message": error, "error_type": "InputError"}
     c = next(c for c in s["counties"] if c["folder"] == BAD)
     assert c["status"] == "failed" and c["headline"] is None and c["output"] is None
     assert s["totals"]["counties"] == 3
     wb = openpyxl.load_workbook(built["paths"]["xlsx"])
     fails = [r for r in wb["失败清单"].iter_rows(min_row=3, values_only=True) if any(r)]
-    assert fails == [(BAD, run.input, run.error, "InputError")]
+    assert fails == [(BAD, BAD, error, "InputError")]
     rows, _, _ = read_county_sheet(built["paths"]["xlsx"])
     r = rows[BAD[:6]]
-    assert r["县（区）"] == "坏县" and r["运行状态"] == "失败" and r["错误信息 / 说明"] == run.error
+    assert r["县（区）"] == "坏县" and r["运行状态"] == "失败" and r["错误信息 / 说明"] == error
     figures = [k for k in r if k.endswith(("(亩)", "率")) or k.startswith("质检")]
     assert figures and all(r[k] is None for k in figures), {k: r[k] for k in figures}
     page_rows, _, hrefs = read_page(built["paths"]["html"])
     pr = page_rows[BAD[:6]]
-    assert pr["_class"] == "failed" and pr["运行状态"] == "失败" and pr["说明"] == run.error
+    assert pr["_class"] == "failed" and pr["运行状态"] == "失败" and pr["说明"] == error
     assert pr["_links"] == [] and pr["卫片违法占用耕地比例"] == "" and pr["存量合计(亩)"] == ""
     assert not [h for h in hrefs if unquote(h).startswith(BAD)]
     page = built["paths"]["html"].read_text(encoding="utf-8")
@@ -522,11 +525,6 @@ def test_county_table_and_links_carry_no_machine_path(built):
     assert hrefs and not [h for h in hrefs if base in unquote(h) or unquote(h).startswith("/")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the roll-up writes absolute paths of the machine: summary.json root / out / counties[].input / "
-    "failures[].input and the failure message (…（文件：/abs/…/DLTB.dbf）); index.html's 数据 line "
-    "(batch root) and the failed county's 说明 and map title; 汇总.xlsx 说明 (数据根文件夹, 输出文件夹), "
-    "失败清单 (数据文件夹, 错误信息) and the failed row's 错误信息 / 说明"))
 @pytest.mark.parametrize("which", ["summary", "xlsx", "html"])
 def test_rollup_files_carry_no_machine_path(built, which):
     """No absolute path of the machine (the test's tmp folder) appears anywhere in the roll-up

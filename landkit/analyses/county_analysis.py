@@ -10,9 +10,12 @@ m² × 3/2000, ``*_ha`` 公顷, unrounded), classes and statuses are keys named 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from ..io.fields import ROLE_NAMES
+from ..settings import timezone_of
 from ..version import __version__
 from .disposal import DisposalResult, disposal_rate
 from .farmland import FarmlandResult, farmland_overlap
@@ -64,7 +67,7 @@ def analyse(county) -> CountyAnalysis:
     sat, farmland = None, {}
     summary = {
         "schema_version": SCHEMA_VERSION,
-        "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "generated_at": generated_at(county.config),
         "landkit_version": __version__,
         "county": {"name": county.name, "adcode": county.adcode, "year": county.year,
                    "as_of": county.as_of, "crs": f"EPSG:{county.crs.to_epsg()}" if county.crs else None,
@@ -99,7 +102,88 @@ def analyse(county) -> CountyAnalysis:
             fo[role] = {"name": ROLE_NAMES[role], **r.summary}
     summary["farmland_overlap"] = fo
     summary["qa"] = {**county.qa.to_dict()}
+    # file paths relative to the county folder: summary.json and the report show no machine path
+    summary = portable_paths(summary, {county.path: ""}) if getattr(county, "path", None) else summary
     return CountyAnalysis(summary, inv, disp, sat, farmland)
+
+
+def generated_at(config=None) -> str:
+    """The time now as summary.json and the report state it: ISO with the offset of ``[report]
+    timezone`` (Beijing time, ``+08:00``, by default), whatever the machine's time zone."""
+    report = getattr(config, "report", None)
+    tz = report.tzinfo if report is not None else timezone_of("Asia/Shanghai")
+    return dt.datetime.now(tz).isoformat(timespec="seconds")
+
+
+def _forms(base) -> list[str]:
+    """The ways a folder's path may be written in messages: as given, absolute, resolved; native
+    and with forward slashes."""
+    out = []
+    p = Path(base)
+    for q in (p, p.absolute(), p.resolve()):
+        for t in (str(q), q.as_posix()):
+            t = t.rstrip("/\\")
+            if t and t != "." and t not in out:
+                out.append(t)
+    return out
+
+
+#: what may follow a folder's path in a message (not a longer name)
+_END = r"(?=$|[\s：:，,。；;）)、'\"」])"
+_ABS = re.compile(r"^(?:/|\\\\|[A-Za-z]:[\\/])")
+_NAMED_FILE = re.compile(r"(文件：)((?:/|\\\\|[A-Za-z]:[\\/])[^；;）)\n]+)")
+
+
+def _name(path: str) -> str:
+    return (PureWindowsPath(path) if "\\" in path else PurePosixPath(path)).name or path
+
+
+def portable_paths(obj, bases: dict):
+    """``obj`` (a summary: dicts, lists, strings) with the paths of this machine taken out.
+
+    ``bases`` maps a folder to the label that replaces it ("" = relative to it): a path under a
+    folder becomes relative (``DLTB.shp``, ``三调/DLTB.shp``, forward slashes), the folder itself
+    its label or its name; the same in free text (``…（文件：/data/县/DLTB.dbf）`` → ``…（文件：DLTB.dbf）``).
+    Any other absolute path that is a whole value keeps only its file name. Other values unchanged.
+    """
+    pairs = []
+    for base, label in bases.items():
+        if base is None:
+            continue
+        name = label.rstrip("/") or Path(base).resolve().name or str(base)
+        for form in _forms(base):
+            pairs.append((form, label, name))
+    pairs.sort(key=lambda x: -len(x[0]))          # the innermost folder first
+
+    def fix(text: str) -> str:
+        for form, label, name in pairs:
+            if form not in text:
+                continue
+            if text == form:
+                return name
+            for sep in ("/", "\\"):
+                text = text.replace(form + sep, label.rstrip("/") + "/" if label else "")
+            if form in text:                       # the folder itself, inside a message
+                text = re.sub(re.escape(form) + _END, lambda m: name, text)
+        # a path elsewhere named in an error message (LandkitError: …（文件：/abs/x.shp）)
+        text = _NAMED_FILE.sub(lambda m: m.group(1) + _name(m.group(2)), text)
+        if _ABS.match(text) and "\n" not in text and " " not in text.strip() and "（" not in text:
+            return _name(text)
+        return text
+
+    def walk(v):
+        if isinstance(v, str):
+            return fix(v)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(walk(x) for x in v)
+        if isinstance(v, PurePath):
+            return fix(str(v))
+        return v
+    return walk(obj)
 
 
 def summary_and_results(analysis) -> tuple[dict, dict]:

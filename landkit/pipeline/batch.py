@@ -28,6 +28,11 @@ Guarantees:
   the same content hash of every input file (BLAKE2b-256 over the bytes, not size+mtime), the
   same run options, landkit version and landkit code (a digest of the package's files), and every
   recorded output is present with its size.
+* **No machine paths in the roll-up**: every path in it is relative to the batch root (a county's
+  ``input``, the files its messages name, ``options.config``); ``root`` is the root folder's name
+  and ``out`` the output folder relative to the root (its name when outside it). Times are in
+  ``[report] timezone`` of the ``--config`` file, Beijing time (``+08:00``) by default, whatever
+  the machine's time zone.
 
 Roll-up ``summary.json`` (``kind = "landkit-batch"``, ``schema_version`` "1.0"): ``generated_at``,
 ``landkit_version``, ``root``, ``out``, ``cluster`` (``local`` or the scheduler address),
@@ -489,7 +494,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
         after = hash_inputs(county_dir, extra=[config] if config else [])
         outputs = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
         record = {"inputs": inputs, "options": options, "outputs": outputs,
-                  "finished_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                  "finished_at": _now(config).isoformat(timespec="seconds"),
                   "county_dir": str(county_dir)}
         if after["digest"] != inputs["digest"]:
             # the result is kept, but no fingerprint is recorded, so --resume will redo it
@@ -587,7 +592,11 @@ class BatchResult:
         return 2 if len(self.failed) < len(self.counties) else 1
 
     def to_dict(self) -> dict:
-        """The roll-up summary.json content."""
+        """The roll-up summary.json content, with no path of this machine: paths relative to the
+        batch root (``root`` is its name; ``out`` relative to it when inside it, else its name)."""
+        return _without_machine_paths(self._content(), self.root, self.out)
+
+    def _content(self) -> dict:
         from ..render.rollup import totals
         cs = [c.to_dict() for c in self.counties]
         return {
@@ -604,6 +613,35 @@ class BatchResult:
             "notes": list(self.notes),
             "skipped": [dict(x) for x in self.skipped_folders],
         }
+
+
+def _without_machine_paths(d: dict, root, out) -> dict:
+    """The roll-up ``d`` with paths relative to the batch root: a county's ``input`` and the files
+    its messages name (``420704_鄂城区/DLTB.dbf``), ``options.config``, the notes; ``root`` becomes
+    the root's name, ``out`` its path relative to the root (its name when outside it); landkit's
+    own files in a traceback relative to their package folder, any other path to its name."""
+    from ..analyses.county_analysis import portable_paths
+    root, out = Path(root), Path(out)
+    try:
+        out_label = out.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        out_label = out.name
+    pkg = Path(__file__).resolve().parents[2]        # the folder holding landkit/
+    d = portable_paths(d, {root: "", out: out_label, pkg: ""})
+    for c in d.get("counties") or []:
+        if c.get("detail"):
+            c["detail"] = re.sub(r'File "(?:/|[A-Za-z]:\\)[^"]*?([^"/\\]+)"', r'File "\1"', c["detail"])
+    return d
+
+
+def _now(config=None) -> dt.datetime:
+    """Now in ``[report] timezone`` of the ``--config`` file (Beijing time by default): the roll-up's
+    times do not depend on the machine's time zone."""
+    from ..settings import load_settings
+    try:
+        return load_settings(None, config).report.now()
+    except LandkitError:            # the counties report a bad --config file themselves
+        return load_settings().report.now()
 
 
 # --------------------------------------------------------------------------------------
@@ -756,7 +794,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
     (no county folders, unreachable scheduler or database).
     """
     t0 = time.perf_counter()
-    started = dt.datetime.now().astimezone()
+    started = _now(config)
     root = Path(root).resolve()
     out = Path(out).resolve()
     if config is not None:

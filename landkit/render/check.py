@@ -85,25 +85,122 @@ def print_check(county, console) -> None:
 
 
 STATUS_NAMES = RATIO_STATUS
+NO_DATA = "未提供数据"
+INVENTORY_LINES = (("approved_unsupplied", "批而未供"), ("idle", "闲置土地"), ("inefficient", "城镇低效用地"),
+                   ("collective_commercial", "农村集体经营性建设用地"))
+DISPOSAL_LINES = (("approved_unsupplied", "批而未供"), ("idle", "闲置土地"))
+
+
+def _reason(section: dict | None, key: str, block: dict | None = None, name: str | None = None) -> str:
+    """Why a figure of ``section`` is null, as the summary says it: ``unavailable[key]``, the
+    block's ``reason``, the section's ``reason``, a note naming the category; else a plain
+    "未计算"."""
+    sec = section if isinstance(section, dict) else {}
+    un = sec.get("unavailable") if isinstance(sec.get("unavailable"), dict) else {}
+    for k in (key, key.split(".")[0]):
+        if un.get(k):
+            return str(un[k])
+    if isinstance(block, dict) and block.get("reason"):
+        return str(block["reason"])
+    if sec.get("reason"):
+        return str(sec["reason"])
+    notes = [str(n) for n in (sec.get("notes") or []) if not name or name in str(n)]
+    if notes:
+        return "；".join(notes[:2])
+    return "未计算" if section is not None else "summary.json 中没有这一部分"
+
+
+def _mu(v, why: str) -> str:
+    """``12.34 亩``, or 未提供数据（why） for a null figure: never 0.00 for a missing one."""
+    return f"{NO_DATA}（{why}）" if v is None else f"{v:.2f} 亩"
+
+
+def _rate(v) -> str:
+    return "—" if v is None else f"{v:.2%}"
+
+
+def _target(v) -> str:
+    return "—" if v is None else f"{v:.0%}" if round(v * 100, 6) == round(v * 100) else f"{v:.2%}"
 
 
 def print_run_summary(summary: dict, out_dir, console, total_seconds: float | None = None) -> None:
-    c = summary["county"]
-    secs = total_seconds if total_seconds is not None else summary.get("run_seconds", 0)
-    console.print(f"[bold]{escape(str(c['name'] or ''))}（{c['adcode'] or ''}）{c['year'] or ''}年度分析完成[/bold]"
-                  f"，用时 {secs:.1f} 秒")
-    s = summary.get("satellite", {})
+    """The headline of ``landkit run``: 卫片比例, 永农压占, 存量建设用地 and 处置率, every figure as
+    summary.json has it (2 decimals); a null figure prints 未提供数据（reason）."""
+    c = summary.get("county") or {}
+    secs = total_seconds if total_seconds is not None else summary.get("run_seconds")
+    took = f"，用时 {secs:.1f} 秒" if secs is not None else ""
+    console.print(f"[bold]{escape(str(c.get('name') or ''))}（{escape(str(c.get('adcode') or ''))}）"
+                  f"{c.get('year') or ''}年度分析完成[/bold]{took}")
+    s = summary.get("satellite") or {}
     if s.get("available"):
-        r = "—" if s["ratio"] is None else f"{s['ratio']:.2%}"
-        console.print(f"卫片违法占用耕地比例：{r}（{STATUS_NAMES.get(s['status'], s['status'])}；"
-                      f"违法 {s['illegal_farmland_mu']:.2f} 亩 / 新增建设占用耕地 {s['new_construction_farmland_mu']:.2f} 亩）")
-        if s["rectify_to_cap_mu"] > 0:
-            console.print(f"  降到 {s['cap']:.0%} 以内需整改复耕 {s['rectify_to_cap_mu']:.2f} 亩")
+        ratio = s.get("ratio")
+        ill, new = s.get("illegal_farmland_mu"), s.get("new_construction_farmland_mu")
+        if ratio is None and (ill is None or new is None or (s.get("unavailable") or {}).get("ratio")):
+            r = f"{NO_DATA}（{_reason(s, 'ratio')}）"
+            console.print(escape(f"卫片违法占用耕地比例：{r}"))
+        else:
+            st = s.get("status")
+            console.print(escape(f"卫片违法占用耕地比例：{_rate(ratio)}（{STATUS_NAMES.get(st, st or '—')}；"
+                                 f"违法 {_mu(ill, _reason(s, 'illegal_farmland_mu'))} / "
+                                 f"新增建设占用耕地 {_mu(new, _reason(s, 'new_construction_farmland_mu'))}）"))
+        rect, cap = s.get("rectify_to_cap_mu"), s.get("cap")
+        cap_txt = f"降到 {_target(cap)} 以内" if cap is not None else "降到控制目标以内"
+        if rect is None and ratio is not None:
+            console.print(escape(f"  {cap_txt}需整改复耕：{NO_DATA}（{_reason(s, 'rectify_to_cap_mu')}）"))
+        elif rect is not None and rect > 0:
+            console.print(escape(f"  {cap_txt}需整改复耕 {rect:.2f} 亩"))
     else:
         console.print(escape(f"卫片：{s.get('reason', '未计算')}"))
     fo = summary.get("farmland_overlap", {})
     for role, v in fo.items():
         if isinstance(v, dict) and "overlap_mu" in v:
-            console.print(f"永久基本农田压占（{v['name']}）：{v['features_overlapping']}/{v['features_checked']} 个要素，"
-                          f"{v['overlap_mu']:.2f} 亩")
+            n = f"{v.get('features_overlapping', '—')}/{v.get('features_checked', '—')} 个要素，"
+            if v.get("overlap_mu") is None:
+                n = ""
+            console.print(escape(f"永久基本农田压占（{v.get('name') or role}）：{n}"
+                                 f"{_mu(v.get('overlap_mu'), v.get('reason') or _reason(fo, role))}"))
+    _print_inventory(summary.get("inventory"), console)
+    _print_disposal(summary.get("disposal"), console)
     console.print(escape(f"结果已写入：{out_dir}"))
+
+
+def _print_inventory(inv, console) -> None:
+    if not isinstance(inv, dict) or inv.get("available") is False:
+        console.print(escape(f"存量建设用地：{NO_DATA}（{_reason(inv, 'total_mu')}）"))
+        return
+    as_of = f"（截至 {inv['as_of']}）" if inv.get("as_of") else ""
+    console.print(f"存量建设用地{escape(str(as_of))}：")
+    for key, name in INVENTORY_LINES:
+        v = inv.get(f"{key}_mu")
+        console.print(escape(f"  {name}：{_mu(v, _reason(inv, f'{key}_mu', name=name))}"))
+    total = inv.get("total_mu")
+    part = (inv.get("unavailable") or {}).get("total_mu") if total is not None else None
+    console.print(escape(f"  合计（去重）：{_mu(total, _reason(inv, 'total_mu'))}" + (f"（{part}）" if part else "")))
+
+
+def _print_disposal(disp, console) -> None:
+    if not isinstance(disp, dict) or disp.get("available") is False:
+        console.print(escape(f"处置率：{NO_DATA}（{_reason(disp, 'rate')}）"))
+        return
+    year = f"（{disp['year']} 年度）" if disp.get("year") else ""
+    console.print(f"处置率{escape(year)}：")
+    for key, name in DISPOSAL_LINES:
+        b = disp.get(key) if isinstance(disp.get(key), dict) else {}
+        rate, target = b.get("rate"), b.get("target")
+        if rate is None:
+            why = _reason(disp, f"{key}.rate", b, name=name)
+            if why == "未计算" and b.get("base_mu") == 0:
+                why = "考核基数为零，处置率无法计算"
+            console.print(escape(f"  {name}：{NO_DATA}（{why}）"))
+            continue
+        met, short = b.get("met"), b.get("shortfall_mu")
+        if met is True:
+            verdict = f"达到目标 {_target(target)}"
+        elif met is False:
+            gap = f"，尚差 {short:.2f} 亩" if short is not None else ""
+            verdict = f"未达到目标 {_target(target)}{gap}"
+        else:
+            verdict = f"目标 {_target(target)}，是否达标{NO_DATA}"
+        base = _mu(b.get("base_mu"), _reason(disp, f"{key}.base_mu", b))
+        done = _mu(b.get("disposed_mu"), _reason(disp, f"{key}.disposed_mu", b))
+        console.print(escape(f"  {name}：{_rate(rate)}，{verdict}（基数 {base}，已处置 {done}）"))

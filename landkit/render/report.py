@@ -368,7 +368,7 @@ def _frame_rows(gdf, columns, n=15, sort=None):
 
 def when_label(iso) -> str:
     """An ISO timestamp as a reader writes it, in the zone it was written in (``[report]
-    timezone``): 2026-11-22 10:57（北京时间） for +08:00, else 2026-11-22 10:57（UTC-05:00）."""
+    timezone``, Beijing time by default): 2026-11-22 10:57（UTC+08:00）."""
     import datetime as dt
     try:
         t = dt.datetime.fromisoformat(str(iso))
@@ -377,8 +377,6 @@ def when_label(iso) -> str:
     if t.utcoffset() is None:
         return t.strftime("%Y-%m-%d %H:%M")
     off = int(t.utcoffset().total_seconds() // 60)
-    if off == 8 * 60:
-        return t.strftime("%Y-%m-%d %H:%M") + "（北京时间）"
     return t.strftime("%Y-%m-%d %H:%M") + f"（UTC{'+' if off >= 0 else '-'}{abs(off) // 60:02d}:{abs(off) % 60:02d}）"
 
 

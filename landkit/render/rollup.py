@@ -276,7 +276,8 @@ def rollup_workbook(batch: dict):
                   heading="未作为县（区）处理的文件夹", totals=False)
     opts = batch.get("options") or {}
     add_kv_sheet(wb, "说明", [
-        ("生成时间", batch.get("generated_at"), ""), ("landkit 版本", batch.get("landkit_version"), ""),
+        ("生成时间", when_label(batch.get("generated_at")) or None, ""),
+        ("landkit 版本", batch.get("landkit_version"), ""),
         ("数据根文件夹", batch.get("root"), ""), ("输出文件夹", batch.get("out"), ""),
         ("并行方式", "本机 dask LocalCluster" if batch.get("cluster") == "local" else f"dask 集群 {batch.get('cluster')}",
          f"{batch.get('workers')} 个工作进程/线程"),
