@@ -46,7 +46,7 @@ def test_check_bad_input_exits_1_with_message(tmp_path, breakage, needle):
     if breakage == "empty":
         dl = dl.iloc[:0]
     if breakage == "no_field":
-        dl = dl.drop(columns="DLBM")
+        dl = dl.drop(columns=["DLBM", "DLMC"])       # (DLMC alone would give the codes)
     if breakage == "six_digit":
         dl = dltb_frame(6, x0=560_000.0, crs="EPSG:4547")
     p = write_shp(dl, d / ("DLTB.shp" if breakage != "no_dltb" else "其他数据.shp"),

@@ -464,10 +464,6 @@ def _province_ratio_shown(paths) -> dict:
     return {"totals": t, "row": total, "card": cards["全域卫片违法占用耕地比例"]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in rollup.totals: ΣI and ΣD are summed over different counties; a county whose "
-    "illegal_farmland_mu is null still adds its new_construction_farmland_mu to the denominator, "
-    "i.e. its null 违法 is counted as 0 in the province 卫片 ratio"))
 def test_null_illegal_farmland_not_counted_as_zero_in_province_ratio(with_gaps):
     """With 洪山样区's 违法占用耕地 null, the province 卫片 ratio is Σ违法 ÷ Σ新增 over the counties that
     have both parts (here 江夏样区 alone), or not given at all; never as if 洪山样区 had 0 违法."""
@@ -482,9 +478,6 @@ def test_null_illegal_farmland_not_counted_as_zero_in_province_ratio(with_gaps):
         assert shown["card"] == pct(p["satellite_ratio"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in rollup.totals: the province 处置率 divides Σdisposed_mu over counties that have it by "
-    "Σbase_mu over all counties; a county whose disposed_mu is null counts as having disposed 0"))
 def test_null_disposed_not_counted_as_zero_in_province_disposal_rate(with_gaps):
     """With 洪山样区's 批而未供 disposed_mu null, the province 批而未供处置率 is Σdisposed ÷ Σbase over the
     counties that have both (or not given), not Σdisposed ÷ Σbase with 洪山样区's base included."""

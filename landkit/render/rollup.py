@@ -112,22 +112,33 @@ def _sum(vals):
 
 
 def totals(headlines: list[dict]) -> dict:
-    """Province figures over the given counties' headlines (sums; 卫片 ratio = ΣI ÷ ΣD)."""
+    """Province figures over the given counties' headlines (sums of the figures counties give;
+    卫片 ratio = ΣI ÷ ΣD and 处置率 = Σ已处置 ÷ Σ基数 over the counties that give both parts)."""
     hs = [h for h in headlines if h]
     sat = [h for h in hs if h.get("satellite_available")]
     ill = _sum(h.get("illegal_farmland_mu") for h in sat)
     new = _sum(h.get("new_construction_farmland_mu") for h in sat)
+    # the ratio only over counties that give both parts: a county whose 违法 figure is unknown
+    # must not add its 新增 to the denominator (that would count its 违法 as 0)
+    both = [h for h in sat if h.get("illegal_farmland_mu") is not None
+            and h.get("new_construction_farmland_mu") is not None]
+    ill_b = _sum(h["illegal_farmland_mu"] for h in both)
+    new_b = _sum(h["new_construction_farmland_mu"] for h in both)
     out = {"counties": len(hs), "satellite_counties": len(sat), "illegal_farmland_mu": ill,
-           "new_construction_farmland_mu": new, "satellite_ratio": (ill / new) if ill is not None and new else None,
+           "new_construction_farmland_mu": new, "satellite_ratio": (ill_b / new_b) if ill_b is not None and new_b else None,
+           "satellite_ratio_counties": len(both),
            "satellite_status_counts": {s: sum(1 for h in sat if h.get("satellite_status") == s) for s in STATUS_NAMES}}
     for role in OVERLAP_ROLES:
         out[f"yjjbnt_overlap_{role}_mu"] = _sum(h.get(f"yjjbnt_overlap_{role}_mu") for h in hs)
     for cat in INVENTORY:
         out[f"{cat}_mu"] = _sum(h.get(f"{cat}_mu") for h in hs)
     for cat in DISPOSAL:
-        base = _sum(h.get(f"{cat}_disposal_base_mu") for h in hs)
-        done = _sum(h.get(f"{cat}_disposal_disposed_mu") for h in hs)
+        pair = [h for h in hs if h.get(f"{cat}_disposal_base_mu") is not None
+                and h.get(f"{cat}_disposal_disposed_mu") is not None]
+        base = _sum(h[f"{cat}_disposal_base_mu"] for h in pair)
+        done = _sum(h[f"{cat}_disposal_disposed_mu"] for h in pair)
         out[f"{cat}_disposal_rate"] = done / base if base and done is not None else None
+        out[f"{cat}_disposal_counties"] = len(pair)
     return out
 
 
