@@ -198,8 +198,11 @@ def missing_role_message(role: str) -> str:
     hints = HINTS[role]
     ascii_hint = next((h for h in hints if h.isascii()), role.upper())
     cn_hint = next((h for h in hints if not h.isascii()), ROLE_NAMES[role])
-    return (f"没有找到{ROLE_NAMES[role]}（{ascii_hint}）图层：文件名或图层名应含 {ascii_hint} 或“{cn_hint}”，"
-            f"或在 landkit.toml 的 [layers] 中写明 {role} = \"文件名\"")
+    msg = (f"没有找到{ROLE_NAMES[role]}（{ascii_hint}）图层：文件名或图层名应含 {ascii_hint} 或“{cn_hint}”，"
+           f"或在 landkit.toml 的 [layers] 中写明 {role} = \"文件名\"")
+    if role == "dltb":
+        msg += "。只检查项目用地是否压占永久基本农田时，不需要地类图斑：用 landkit overlap"
+    return msg
 
 
 # --------------------------------------------------------------------------------------
