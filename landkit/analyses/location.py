@@ -19,7 +19,7 @@ import shapely
 
 from ..settings import Settings
 from ..overlay.engine import overlay_areas
-from ..standards.codes import AGRI, CONSTRUCTION, UNUSED, class_sets, is_valid_unit_code
+from ..standards.codes import AGRI, CONSTRUCTION, UNUSED, class_sets, is_township_code, is_valid_unit_code
 
 
 def _empty(g: np.ndarray) -> np.ndarray:
@@ -66,7 +66,7 @@ def townships_by_layer(geoms: np.ndarray, county, sliver_m2: float) -> tuple[np.
     df = df.sort_values(["ia", "a", "code"], ascending=[True, False, True]).drop_duplicates("ia")
     for i, code in zip(df["ia"].to_numpy(), df["code"].to_numpy()):
         code = str(code).strip()
-        if len(code) >= 9 and code[:9].isdigit():
+        if is_township_code(code[:9]):
             town[i] = code[:9]
             if len(code) >= 12 and len(code.rstrip("0")) > 9:
                 vill[i] = code[:12]
