@@ -102,7 +102,8 @@ def idle_land(county, as_of=None, config=None) -> IdleResult:
                           _idle_summary(None, D, [f"supply.{f}" for f in absent], notes), findings, D)
     lacking = [f for f in ("停工日期", "复工日期", "处置日期", "实际竣工日期") if f not in sup.columns]
     if lacking:
-        notes.append(f"供地图层缺少{'、'.join(lacking)}字段：这些情形（停工、复工、已处置、已竣工）无法识别，"
+        what = {"停工日期": "停工", "复工日期": "复工", "处置日期": "已处置", "实际竣工日期": "已竣工"}
+        notes.append(f"供地图层缺少{'、'.join(lacking)}字段：{'、'.join(what[f] for f in lacking)}的情形无法识别，"
                      "闲置土地按其余字段认定")
     n = len(sup)
     ids = row_ids(sup, "supply")
