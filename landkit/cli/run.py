@@ -19,7 +19,9 @@ from .console import console
 @click.option("--as-of", "as_of", default=None, help="截至日期 YYYY-MM-DD（默认为年度的12月31日）")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="附加的配置文件（TOML），覆盖文件夹中的 landkit.toml")
-def run(county_dir, out_dir, year, as_of, config_file):
+@click.option("--previous", "previous", type=click.Path(exists=False), default=None,
+              help="上一次运行的输出文件夹（其 ledger.xlsx 已由各单位填写）：所填内容按记录带入本期台账")
+def run(county_dir, out_dir, year, as_of, config_file, previous):
     """分析一个县：写出 summary.json、results.gpkg、ledger.xlsx（台账）和 report.html。"""
     if as_of is not None:
         try:
@@ -29,5 +31,5 @@ def run(county_dir, out_dir, year, as_of, config_file):
     con = console()
     t0 = time.perf_counter()
     summary = run_county(county_dir, out_dir, year=year, as_of=as_of, config=config_file,
-                         progress=lambda m: con.print(f"· {m}…"))
+                         progress=lambda m: con.print(f"· {m}…"), previous=previous)
     print_run_summary(summary, out_dir, con, time.perf_counter() - t0)

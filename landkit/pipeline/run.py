@@ -12,12 +12,16 @@ from ..settings import load_settings
 from ..analyses.county_analysis import CountyAnalysis, analyse  # noqa: F401  (landkit.pipeline.run.analyse)
 
 def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date | None = None,
-               config=None, progress=None) -> dict:
+               config=None, progress=None, previous=None) -> dict:
     """Read, analyse and write ``summary.json``, ``results.gpkg``, ``ledger.xlsx`` into ``out_dir``.
 
     Outputs are written into a hidden staging folder inside ``out_dir`` and moved into place only
-    when all are complete, so a failed run leaves no half-written files.
+    when all are complete, so a failed run leaves no half-written files. ``previous`` is an
+    earlier output folder (or its ledger.xlsx) whose ledger staff filled in: what they typed is
+    carried into the new ledger record by record (landkit.tracking) and summary.json gets
+    ``tracking``.
     """
+    prev = read_previous(previous) if previous is not None else None
     say = progress or (lambda msg: None)
     say("读取数据")
     # the settings are complete before anything is read: --year decides which DLTB vintage is read
@@ -28,17 +32,48 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
     res = analyse(county)
     summary = res.summary
     say("写出结果")
-    write_outputs(county, res, Path(out_dir))
+    write_outputs(county, res, Path(out_dir), previous=prev)
     return summary
 
 
-def write_outputs(county: County, res: CountyAnalysis, out_dir: Path) -> None:
+def read_previous(previous):
+    """The filled-in ledger of an earlier run: a folder holding ledger.xlsx, or the file itself."""
+    from ..tracking.previous import read_previous_ledger
+    p = Path(previous)
+    path = p / "ledger.xlsx" if p.is_dir() else p
+    if not path.is_file():
+        raise InputError("--previous 应为上一次 landkit run 的输出文件夹（含 ledger.xlsx）或该台账文件", file=p.name)
+    prev = read_previous_ledger(path)
+    sp = path.parent / "summary.json"
+    if sp.is_file():
+        import json
+        try:
+            prev.summary = json.loads(sp.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            prev.summary = None
+    return prev
+
+
+def tracking_summary(prev, carry) -> dict:
+    """summary.json ``tracking``: what the round-trip carried and kept (no machine paths)."""
+    ps = prev.summary or {}
+    return {"previous_ledger": prev.path.parent.name + "/" + prev.path.name,
+            "previous_as_of": (ps.get("county") or {}).get("as_of") or (ps.get("inventory") or {}).get("as_of"),
+            "carried_rows": carry.carried_rows, "unmatched_rows": carry.unmatched_rows,
+            "by_sheet": carry.by_sheet,
+            "findings": [dict(f.to_dict(), file=None) for f in carry.findings]}
+
+
+def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=None) -> None:
     from ..render.export import LEDGER_TABLE_PREFIX, staging_folder, write_gpkg, write_json
     from ..render.outputs import ledger_workbook, result_layers
     tmp = staging_folder(out_dir)
     try:
-        write_json(res.summary, tmp / "summary.json")
         ledger = ledger_workbook(county, res)
+        if previous is not None:
+            from ..tracking.carry import carry_forward
+            res.summary["tracking"] = tracking_summary(previous, carry_forward(ledger, previous))
+        write_json(res.summary, tmp / "summary.json")
         layers = dict(result_layers(county, res))
         # the ledger's tables ride along as attribute tables (台账_<sheet>), so PostGIS and other
         # readers take them from the results rather than reading ledger.xlsx back

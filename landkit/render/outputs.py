@@ -65,6 +65,13 @@ PLAN = [Col("拟处置方式", "拟处置方式", width=14), Col("责任单位",
         Col("备注", "备注", width=16)]
 
 
+#: the 卫片 field-check columns staff fill in (blank in a new ledger; carried by landkit.tracking)
+FIELD_CHECK = [Col("核查状态", "核查状态", width=10), Col("核查日期", "核查日期", "date", width=12),
+               Col("核查人", "核查人", width=10), Col("核查结论", "核查结论", width=16),
+               Col("整改措施", "整改措施", width=16), Col("整改完成日期", "整改完成日期", "date", width=12),
+               Col("备注", "备注", width=16)]
+
+
 def _yesno(df, col):
     if col in df.columns:
         df[col + "_文字"] = df[col].map(lambda v: "是" if v is True or v == 1 else ("否" if v is False or v == 0 else None))
@@ -207,7 +214,8 @@ def ledger_workbook(county, res):
             Col("整改状态", "整改状态"), Col("季度", "季度"), Col("乡镇代码", "乡镇代码"),
             Col("图斑面积(亩)", "图斑面积_亩", "area", True), Col("占用耕地(亩)", "占用耕地_亩", "area", True),
             Col("占用耕地扣除田坎(亩)", "占用耕地净_亩", "area", True), Col("计入比例的耕地(亩)", "计入耕地_亩", "area", True),
-            Col("占用永久基本农田(亩)", "占用永久基本农田_亩", "area", True)], heading=f"{title}卫片图斑清单")
+            Col("占用永久基本农田(亩)", "占用永久基本农田_亩", "area", True), *FIELD_CHECK],
+            heading=f"{title}卫片图斑清单", note="核查状态至备注各列由核查人员填写，下次运行（--previous）按监测编号带入")
     if "inventory" in r:
         inventory_sheets(wb, title, county, r["inventory"], r.get("disposal"), s)
     rows = []
