@@ -162,3 +162,29 @@ def test_landkit_run_with_previous(rounds, tmp_path, capsys):
         main(["run", str(county_dir), "-o", str(tmp_path / "out3"), "--previous", str(tmp_path / "nowhere")])
     assert e.value.code == 1 and "--previous" in capsys.readouterr().err
     assert not (tmp_path / "out3").exists()
+
+
+def test_overdue_and_newly_disposed_after_the_deadline(rounds, tmp_path):
+    """Run again at 2025-12-31: the plan due 2025-06-30 is overdue (its area and 责任单位 listed, its
+    cell marked in the ledger); "下月底" is no date and not counted; the record whose key no longer
+    matches counts as gone from the inventory with the area the previous ledger gave it."""
+    import json
+    county_dir, _, filled, rows = rounds
+    out = tmp_path / "out"
+    run_county(county_dir, out, as_of=dt.date(2025, 12, 31), previous=filled.parent)
+    t = json.loads((out / "summary.json").read_text(encoding="utf-8"))["tracking"]
+    wb = openpyxl.load_workbook(out / "ledger.xlsx")
+    ws = wb["批而未供"]
+    hr, h = _header(ws, "批次名称")
+    r = _row_of(ws, hr, h["批准文号"], "鄂政土批〔2019〕123号")
+    area = ws.cell(r, h["未供面积(亩)"]).value
+    assert t["overdue_count"] == 1 and t["overdue_mu"] == pytest.approx(area, abs=0.005)
+    assert t["overdue"][0] | {"area_mu": None} == {"sheet": "批而未供", "key": "鄂政土批〔2019〕123号",
+                                                    "责任单位": "汀祖镇人民政府", "乡镇": None,
+                                                    "完成时限": "2025-06-30", "area_mu": None}
+    assert ws.cell(r, h["完成时限"]).fill.fgColor.rgb.endswith("F8CBAD")
+    old = openpyxl.load_workbook(filled, data_only=True)["批而未供"]
+    ohr, oh = _header(old, "批次名称")
+    gone = old.cell(rows["r2"], oh["未供面积(亩)"]).value
+    assert t["newly_disposed"]["批而未供"] == pytest.approx(gone) and t["newly_disposed_mu"] == pytest.approx(gone)
+    assert t["new_records"]["批而未供"] == 1          # the record under its old key is "new" to the edited ledger

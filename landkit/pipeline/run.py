@@ -72,7 +72,10 @@ def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=N
         ledger = ledger_workbook(county, res)
         if previous is not None:
             from ..tracking.carry import carry_forward
-            res.summary["tracking"] = tracking_summary(previous, carry_forward(ledger, previous))
+            from ..tracking.progress import progress
+            carry = carry_forward(ledger, previous)
+            as_of = county.as_of or dt.date.today()
+            res.summary["tracking"] = {**tracking_summary(previous, carry), **progress(ledger, previous, as_of)}
         write_json(res.summary, tmp / "summary.json")
         layers = dict(result_layers(county, res))
         # the ledger's tables ride along as attribute tables (台账_<sheet>), so PostGIS and other
