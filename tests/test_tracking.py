@@ -188,3 +188,20 @@ def test_overdue_and_newly_disposed_after_the_deadline(rounds, tmp_path):
     gone = old.cell(rows["r2"], oh["未供面积(亩)"]).value
     assert t["newly_disposed"]["批而未供"] == pytest.approx(gone) and t["newly_disposed_mu"] == pytest.approx(gone)
     assert t["new_records"]["批而未供"] == 1          # the record under its old key is "new" to the edited ledger
+
+
+def test_history_grows_run_by_run(rounds, tmp_path):
+    """A first run has a history of one entry (itself); a run with --previous carries the earlier
+    entries forward, newest last; re-running the same as-of date replaces its entry."""
+    import json
+    county_dir, out1, filled, _ = rounds
+    first = json.loads((out1 / "summary.json").read_text(encoding="utf-8"))
+    assert [h["as_of"] for h in first["history"]] == ["2024-12-31"]
+    assert first["history"][0]["satellite_ratio"] == pytest.approx(first["satellite"]["ratio"])
+    assert first["history"][0]["approved_unsupplied_mu"] == pytest.approx(first["inventory"]["approved_unsupplied_mu"])
+    out2 = tmp_path / "q1"
+    s2 = run_county(county_dir, out2, as_of=dt.date(2025, 3, 31), previous=out1)
+    assert [h["as_of"] for h in s2["history"]] == ["2024-12-31", "2025-03-31"]
+    assert s2["history"][-1]["idle_mu"] == s2["inventory"]["idle_mu"]
+    s3 = run_county(county_dir, tmp_path / "q1again", as_of=dt.date(2025, 3, 31), previous=out2)
+    assert [h["as_of"] for h in s3["history"]] == ["2024-12-31", "2025-03-31"]

@@ -76,6 +76,8 @@ def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=N
             carry = carry_forward(ledger, previous)
             as_of = county.as_of or dt.date.today()
             res.summary["tracking"] = {**tracking_summary(previous, carry), **progress(ledger, previous, as_of)}
+        from ..tracking.history import history
+        res.summary["history"] = history(res.summary, previous.summary if previous is not None else None)
         write_json(res.summary, tmp / "summary.json")
         layers = dict(result_layers(county, res))
         # the ledger's tables ride along as attribute tables (台账_<sheet>), so PostGIS and other
