@@ -225,3 +225,43 @@ def test_sample_county_report(browser, tmp_path, artifacts):
         _check_open(pg, out, artifacts, "sample")
     finally:
         pg.close()
+
+
+def test_progress_section_and_trend_in_chromium(browser, tmp_path, artifacts):
+    """Two runs with --previous (the first run's ledger filled in with openpyxl): Chromium shows the
+    进展 section, the reminder table with the overdue item, and both trend charts drawn with points."""
+    import datetime as dt
+    import shutil
+    import sys as _sys
+    import openpyxl
+    from landkit.pipeline.run import run_county
+    _sys.path.insert(0, str(Path(__file__).parent / "data"))
+    import make_bad_corpus as corpus
+    county = corpus.county_dir("unbroken_base_county", corpus.BAD)
+    out1 = tmp_path / "out1"
+    run_county(county, out1)
+    wb = openpyxl.load_workbook(out1 / "ledger.xlsx")
+    ws = wb["批而未供"]
+    hr = next(r for r in range(1, 8) if ws.cell(r, 1).value == "批次名称")
+    h = {c.value: j + 1 for j, c in enumerate(ws[hr]) if c.value}
+    ws.cell(hr + 1, h["责任单位"]).value = "汀祖镇人民政府"
+    ws.cell(hr + 1, h["完成时限"]).value = dt.datetime(2025, 6, 30)
+    wb.save(out1 / "ledger.xlsx")
+    out2 = tmp_path / "out2"
+    run_county(county, out2, as_of=dt.date(2025, 12, 31), previous=out1)
+    pg = Page(browser, out2 / "report.html")
+    try:
+        assert pg.blocked == [] and pg.errors == []
+        sec = pg.page.locator("#progress")
+        sec.scroll_into_view_if_needed()
+        assert sec.is_visible() and "进展" in sec.inner_text()
+        assert "汀祖镇人民政府" in pg.page.locator("#remind").inner_text()
+        charts = sec.locator("svg")
+        assert charts.count() == 2
+        for i in range(2):
+            assert charts.nth(i).bounding_box()["width"] > 200
+            assert charts.nth(i).locator("circle").count() >= 2
+        pg.page.screenshot(path=str(artifacts / "progress.png"))
+    finally:
+        pg.close()
+    shutil.rmtree(out1, ignore_errors=True)

@@ -205,3 +205,21 @@ def test_history_grows_run_by_run(rounds, tmp_path):
     assert s2["history"][-1]["idle_mu"] == s2["inventory"]["idle_mu"]
     s3 = run_county(county_dir, tmp_path / "q1again", as_of=dt.date(2025, 3, 31), previous=out2)
     assert [h["as_of"] for h in s3["history"]] == ["2024-12-31", "2025-03-31"]
+
+
+def test_report_shows_progress_and_trend(rounds, tmp_path):
+    """The second run's report has the 进展 section: carried and unmatched rows, the overdue item
+    under its 责任单位 (who to remind), and the trend charts of the two runs."""
+    import re
+    county_dir, out1, filled, _ = rounds
+    # the filled ledger beside the first run's summary.json, as a bureau keeps them
+    shutil.copy(filled, out1 / "ledger.xlsx")
+    out = tmp_path / "q4"
+    s = run_county(county_dir, out, as_of=dt.date(2025, 12, 31), previous=out1)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    sec = re.search(r'<section id="progress".*?</section>', html, re.S).group(0)
+    assert f"已带入本期：{s['tracking']['carried_rows']} 条记录" in sec and "未匹配记录" in sec
+    remind = re.search(r'<table class="data" id="remind">.*?</table>', sec, re.S).group(0)
+    assert "汀祖镇人民政府" in remind and "鄂政土批〔2019〕123号（2025-06-30）" in remind
+    assert sec.count("<svg") == 2 and "2024-12-31" in sec and "2025-12-31" in sec
+    assert [h["as_of"] for h in s["history"]] == ["2024-12-31", "2025-12-31"]

@@ -336,6 +336,43 @@ def vbar_chart(rows, *, fmt=pct, refs=(), title="", width=640, height=220) -> st
     return _svg(width, height, "".join(out), "chart", title)
 
 
+def line_chart(x_labels, series, *, fmt=pct, refs=(), title="", width=640, height=220) -> str:
+    """A trend over runs: series = [(name, values, colour)] (None = no point), refs = [(value, label, colour)]."""
+    vals = [v for _, vs, _ in series for v in vs if _num(v)]
+    if len(x_labels) < 2 or not vals:
+        return ""
+    vmax = max(vals + [r[0] for r in refs if _num(r[0])] + [1e-12]) * 1.15
+    left, bottom, top, right = 44, 44, 16, 96
+    plot_w, plot_h = width - left - right, height - bottom - top
+
+    def x(i):
+        return left + plot_w * i / max(1, len(x_labels) - 1)
+
+    def y(v):
+        return top + plot_h * (1 - max(0.0, v) / vmax)
+    out = [f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#90a4ae"/>']
+    for v, lbl, c in refs:
+        if _num(v):
+            out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="{c}" '
+                       f'stroke-dasharray="5 3" stroke-width="1.5"/><text x="{left + plot_w + 6}" y="{y(v) + 3:.1f}" '
+                       f'font-size="10" fill="{c}">{escape(lbl)}</text>')
+    for k, (name, vs, c) in enumerate(series):
+        pts = [(x(i), y(v), v) for i, v in enumerate(vs) if _num(v)]
+        if len(pts) > 1:
+            out.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="'
+                       + " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in pts) + '"/>')
+        for px, py, v in pts:
+            out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{c}"/><text x="{px:.1f}" y="{py - 7:.1f}" '
+                       f'font-size="10" text-anchor="middle" fill="#37474f" stroke="#fff" stroke-width="3" '
+                       f'paint-order="stroke">{escape(fmt(v))}</text>')
+        out.append(f'<rect x="{left + 10 + k * 110}" y="{height - 14}" width="10" height="10" fill="{c}"/>'
+                   f'<text x="{left + 24 + k * 110}" y="{height - 5}" font-size="11">{escape(name)}</text>')
+    for i, lbl in enumerate(x_labels):
+        out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle">'
+                   f'{escape(text(lbl))}</text>')
+    return _svg(width, height, "".join(out), "chart", title)
+
+
 def _ratio_colour(r, cap, line) -> str:
     if not _num(r):
         return "#bdbdbd"
@@ -510,6 +547,30 @@ def _context(county, analysis, m) -> dict:
               "#2e7d32" if _get(disp, "approved_unsupplied.met") else "#c62828"),
              ("闲置土地", _get(disp, "idle.rate"), "#2e7d32" if _get(disp, "idle.met") else "#c62828")],
             refs=[(tg, f"目标 {pct(tg)}", "#37474f")], title="处置率与目标", width=420))
+    hist = [h for h in (summary.get("history") or []) if isinstance(h, dict)]
+    if len(hist) >= 2:
+        labels = [h.get("as_of") for h in hist]
+        cap = next((h.get("satellite_cap") for h in reversed(hist) if _num(h.get("satellite_cap"))), None)
+        charts["trend_ratio"] = Markup(line_chart(
+            labels, [("卫片违法占用耕地比例", [h.get("satellite_ratio") for h in hist], "#c62828")],
+            refs=[(cap, f"控制目标 {pct(cap)}", "#ef6c00")], title="卫片违法占用耕地比例走势"))
+        tg = next((h.get("disposal_target") for h in reversed(hist) if _num(h.get("disposal_target"))), None)
+        charts["trend_disposal"] = Markup(line_chart(
+            labels, [("批而未供处置率", [h.get("approved_unsupplied_disposal_rate") for h in hist], "#ff9800"),
+                     ("闲置土地处置率", [h.get("idle_disposal_rate") for h in hist], "#8e24aa")],
+            refs=[(tg, f"目标 {pct(tg)}", "#37474f")], title="处置率走势"))
+    tracking = summary.get("tracking") if isinstance(summary.get("tracking"), dict) else None
+    remind = []
+    if tracking:
+        groups: dict = {}
+        for o in tracking.get("overdue") or []:
+            g = groups.setdefault((o.get("责任单位") or "（未填责任单位）", o.get("乡镇") or ""),
+                                  {"unit": o.get("责任单位") or "（未填责任单位）", "town": o.get("乡镇") or "",
+                                   "count": 0, "mu": 0.0, "keys": []})
+            g["count"] += 1
+            g["mu"] += o.get("area_mu") or 0.0
+            g["keys"].append(f"{o.get('sheet')} {o.get('key')}（{o.get('完成时限')}）")
+        remind = sorted(groups.values(), key=lambda g: (-g["count"], -g["mu"]))
     disp_towns = []
     if disp:
         for r in disp.get("by_township") or []:
@@ -530,6 +591,7 @@ def _context(county, analysis, m) -> dict:
         "schema_version": summary.get("schema_version"),
         "cards": kpi_cards(summary), "sat": sat, "inv": inv, "disp": disp, "disp_towns": disp_towns, "fo": fo,
         "fo_rows": fo_rows, "names": names, "charts": charts, "qa": qa, "findings": findings,
+        "tracking": tracking, "remind": remind, "history": hist,
         "sat_reason": reason(summary, "satellite"), "inv_reason": reason(summary, "inventory"),
         "disp_reason": reason(summary, "disposal"), "fo_reason": reason(summary, "farmland_overlap"),
         "illegal_rows": largest_illegal(results, names), "idle_rows": largest_idle(results, names),
