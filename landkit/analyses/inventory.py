@@ -33,6 +33,7 @@ from .collective import collective_commercial
 from .idle import idle_land
 from .inefficient import inefficient_land
 from ..settings import settings_for
+from ..standards.vocabulary import CATEGORY_NAMES
 from .stock import UNKNOWN_TOWN, first_value, resolve_as_of, to_mu, town_label, union_mu
 
 
@@ -73,10 +74,6 @@ class InventoryResult:
 
 
 CATEGORIES = ("approved_unsupplied", "idle", "inefficient", "collective_commercial")
-
-
-CATEGORY_NAMES = {"approved_unsupplied": "批而未供", "idle": "闲置土地", "inefficient": "城镇低效用地",
-                  "collective_commercial": "农村集体经营性建设用地"}
 
 
 def inventory(county, as_of=None, config=None) -> InventoryResult:

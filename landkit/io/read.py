@@ -21,7 +21,7 @@ from ..findings import Finding
 from .crs import CRSDecision, check_coordinates_fit, crs_from_coordinates, crs_from_prj_text
 from .encoding import EncodingDecision, sibling_file, detect_shapefile_encoding, fast_codec, recode_latin1
 from .fields import ID_FIELDS, ROLE_NAMES, SCHEMAS, match_fields, missing_required
-from .validity import check_key_fields, dlbm_from_names
+from .validity import check_key_fields, dlbm_from_dlmc, map_dlbm_names
 from .geometry import clean_polygons
 
 VECTOR_EXTS = {".shp", ".gpkg", ".geojson", ".json"}
@@ -274,7 +274,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
         findings.append(Finding("warning", "field_fallback", "缺少坐落单位代码 ZLDWDM，以权属单位代码 QSDWDM 代替",
                                 layer=role, file=str(path), field="ZLDWDM"))
     if role:
-        findings += dlbm_from_names(df, role, path)        # DLMC names → DLBM codes where codes are missing
+        findings += dlbm_from_dlmc(df, role, path)         # DLMC names → DLBM codes where codes are missing
         miss = missing_required(set(df.columns), role)
         if miss:
             spec = miss[0]
@@ -288,7 +288,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     ids = _feature_ids(df, role)
     findings += _coerce(df, role, ids, path, layer) if role else []
     if role:
-        findings += dlbm_from_names(df, role, path)        # names typed in the DLBM field itself
+        findings += map_dlbm_names(df, role, path)         # names typed in the DLBM field itself
         check_key_fields(df, role, (config.qa if config is not None else load_settings(None).qa).max_invalid_share,
                          path=path, layer=layer)
 

@@ -4,9 +4,9 @@ Real exports arrive with key fields that hold something else: names where codes 
 (DLBM = "水田"), village codes of 12 digits where 19-digit 坐落单位代码 belong, dates typed as
 free text. Two things happen here, on a layer that has just been read and its fields mapped:
 
-* :func:`dlbm_from_names`: a DLTB without DLBM codes but with DLMC names gets its codes from the
-  三调 code table, and names found in the DLBM field itself are replaced by their codes (each
-  with a QA warning saying how many);
+* :func:`dlbm_from_dlmc` / :func:`map_dlbm_names`: a DLTB without DLBM codes but with DLMC
+  names gets its codes from the 三调 code table, and names found in the DLBM field itself are
+  replaced by their codes (each with a QA warning saying how many);
 * :func:`check_key_fields`: when the share of features whose key field fails its code table or
   format is above ``[qa] max_invalid_share`` (default 0.5), the layer is unusable:
   :class:`~landkit.errors.InputError` naming the file, layer, field, the share invalid, examples
@@ -32,38 +32,40 @@ def _blank(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
-def dlbm_from_names(df: pd.DataFrame, role: str, file) -> list[Finding]:
-    """Fill or correct DLBM from land-use names, in place. Returns the QA warnings."""
-    out: list[Finding] = []
-    if role not in ("dltb", "yjjbnt"):
-        return out
-    f = str(file) if file else None
-    if "DLBM" not in df.columns and "DLMC" in df.columns:
-        codes = [dlbm_from_name(v) for v in df["DLMC"].tolist()]
-        df["DLBM"] = pd.Series(codes, index=df.index, dtype=object)
-        n_bad = sum(c is None for c in codes)
-        out.append(Finding("warning", "dlbm_from_dlmc",
-                           f"图层没有地类编码字段 DLBM，已按三调工作分类由地类名称 DLMC 得到编码"
-                           + (f"（{n_bad} 个名称无法对应编码）" if n_bad else ""),
-                           layer=role, file=f, field="DLBM", count=len(df)))
-        return out
-    if "DLBM" in df.columns:
-        col = df["DLBM"]
-        odd = (~col.astype("string").isin(list(DLBM_TABLE)) & col.notna()).to_numpy(dtype=bool)
-        if odd.any():                       # only the values that are not codes are looked up
-            mapping = {v: dlbm_from_name(v) for v in set(col[odd].tolist())}
-            new = col[odd].map(mapping)
-            hit = new.notna()
-            if hit.any():
-                fixed = col.astype(object).copy()
-                fixed.loc[new.index[hit]] = new[hit].to_numpy(dtype=object)
-                df["DLBM"] = fixed
-                n = int(hit.sum())
-                example = str(col[odd][hit.to_numpy()].iloc[0])
-                out.append(Finding("warning", "dlbm_names_mapped",
-                                   f"地类编码字段 DLBM 中有 {n} 个值是地类名称而不是编码（如“{example}”），"
-                                   "已按三调工作分类换成编码", layer=role, file=f, field="DLBM", count=n))
-    return out
+def dlbm_from_dlmc(df: pd.DataFrame, role: str, file) -> list[Finding]:
+    """A layer without DLBM but with DLMC names gets DLBM from the 三调 name table, in place."""
+    if role not in ("dltb", "yjjbnt") or "DLBM" in df.columns or "DLMC" not in df.columns:
+        return []
+    codes = [dlbm_from_name(v) for v in df["DLMC"].tolist()]
+    df["DLBM"] = pd.Series(codes, index=df.index, dtype=object)
+    n_bad = sum(c is None for c in codes)
+    return [Finding("warning", "dlbm_from_dlmc",
+                    "图层没有地类编码字段 DLBM，已按三调工作分类由地类名称 DLMC 得到编码"
+                    + (f"（{n_bad} 个名称无法对应编码）" if n_bad else ""),
+                    layer=role, file=str(file) if file else None, field="DLBM", count=len(df))]
+
+
+def map_dlbm_names(df: pd.DataFrame, role: str, file) -> list[Finding]:
+    """Land-use names typed in the DLBM field replaced by their codes, in place."""
+    if role not in ("dltb", "yjjbnt") or "DLBM" not in df.columns:
+        return []
+    col = df["DLBM"]
+    odd = (~col.astype("string").isin(list(DLBM_TABLE)) & col.notna()).to_numpy(dtype=bool)
+    if not odd.any():
+        return []
+    mapping = {v: dlbm_from_name(v) for v in set(col[odd].tolist())}   # only the values that are not codes
+    new = col[odd].map(mapping)
+    hit = new.notna()
+    if not hit.any():
+        return []
+    fixed = col.astype(object).copy()
+    fixed.loc[new.index[hit]] = new[hit].to_numpy(dtype=object)
+    df["DLBM"] = fixed
+    n = int(hit.sum())
+    example = str(col[odd][hit.to_numpy()].iloc[0])
+    return [Finding("warning", "dlbm_names_mapped",
+                    f"地类编码字段 DLBM 中有 {n} 个值是地类名称而不是编码（如“{example}”），已按三调工作分类换成编码",
+                    layer=role, file=str(file) if file else None, field="DLBM", count=n)]
 
 
 def _examples(values, mask, k=5) -> str:
@@ -91,23 +93,27 @@ def _code_hint(values, mask, field: str, role: str, want: str) -> str:
 
 
 def _key_checks(role: str, df: pd.DataFrame):
-    """(field, invalid mask, what a valid value is, hint maker) for the key fields present."""
+    """(field, values, invalid mask, hint maker, mask of the features judged) for the key fields present."""
     checks = []
+    everyone = np.ones(len(df), dtype=bool)
     if role in ("dltb",) and "DLBM" in df.columns:
         v = df["DLBM"].tolist()
         bad = ~df["DLBM"].astype("string").isin(list(DLBM_TABLE)).fillna(False).to_numpy(dtype=bool)
-        checks.append(("DLBM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "DLBM", role, "三调地类编码应为 0101、0701 这样的编码")))
+        checks.append(("DLBM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "DLBM", role, "三调地类编码应为 0101、0701 这样的编码"),
+                       everyone))
     if role == "dltb" and "ZLDWDM" in df.columns:
         v = df["ZLDWDM"].tolist()
         col = df["ZLDWDM"].astype("string")
         good_town = {t: is_township_code(t) for t in set(col.str[:9].dropna().tolist())}
         bad = ~(col.str.fullmatch(r"\d{19}").fillna(False) & col.str[:9].map(good_town).fillna(False)) \
             .to_numpy(dtype=bool)
-        checks.append(("ZLDWDM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "ZLDWDM", role, "坐落单位代码应为 19 位数字")))
+        checks.append(("ZLDWDM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "ZLDWDM", role, "坐落单位代码应为 19 位数字"),
+                       everyone))
     if role == "townships" and "XZQDM" in df.columns:
         v = df["XZQDM"].tolist()
         bad = np.array([not (isinstance(x, str) and is_township_code(x[:9])) for x in v], dtype=bool)
-        checks.append(("XZQDM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "XZQDM", role, "乡镇代码应为 9 位（或更长的村级代码）")))
+        checks.append(("XZQDM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "XZQDM", role, "乡镇代码应为 9 位（或更长的村级代码）"),
+                       everyone))
     for spec in SCHEMAS.get(role, []):
         if spec.kind == "date" and spec.name in df.columns:
             v = df[spec.name].tolist()
@@ -125,9 +131,7 @@ def check_key_fields(df: pd.DataFrame, role: str, max_share: float, *, path, lay
     """InputError when a key field's invalid share is above ``max_share`` (see the module)."""
     if not len(df):
         return
-    for item in _key_checks(role, df):
-        name, values, bad, hint = item[:4]
-        base = item[4] if len(item) > 4 else np.ones(len(values), dtype=bool)
+    for name, values, bad, hint, base in _key_checks(role, df):
         n = int(base.sum())
         if not n:
             continue

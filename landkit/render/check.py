@@ -5,6 +5,7 @@ from collections import defaultdict
 
 from rich.markup import escape
 
+from .reasons import figure_reason
 from ..io.fields import ROLE_NAMES
 from ..findings import LEVEL_NAMES
 from ..standards.vocabulary import RATIO_STATUS
@@ -92,18 +93,15 @@ DISPOSAL_LINES = (("approved_unsupplied", "批而未供"), ("idle", "闲置土�
 
 
 def _reason(section: dict | None, key: str, block: dict | None = None, name: str | None = None) -> str:
-    """Why a figure of ``section`` is null, as the summary says it: ``unavailable[key]``, the
-    block's ``reason``, the section's ``reason``, a note naming the category; else a plain
-    "未计算"."""
+    """Why a figure of ``section`` is null (:func:`~landkit.render.reasons.figure_reason`; ``block``
+    where the figure's block is not inside ``section``), else a note naming the category, else
+    a plain "未计算"."""
+    why = figure_reason(section, key)
+    if not why and isinstance(block, dict) and block.get("reason"):
+        why = str(block["reason"])
+    if why:
+        return why
     sec = section if isinstance(section, dict) else {}
-    un = sec.get("unavailable") if isinstance(sec.get("unavailable"), dict) else {}
-    for k in (key, key.split(".")[0]):
-        if un.get(k):
-            return str(un[k])
-    if isinstance(block, dict) and block.get("reason"):
-        return str(block["reason"])
-    if sec.get("reason"):
-        return str(sec["reason"])
     notes = [str(n) for n in (sec.get("notes") or []) if not name or name in str(n)]
     if notes:
         return "；".join(notes[:2])

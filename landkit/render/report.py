@@ -29,6 +29,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from .reasons import figure_reason
 from ..version import __version__
 from ..standards.units import round_half_up
 from ..standards.vocabulary import CATEGORY_NAMES
@@ -102,21 +103,9 @@ def reason(summary: dict, section: str) -> str:
 
 
 def reason_for(summary: dict, path: str) -> str:
-    """Why the figure at ``path`` is 未提供数据, as the analysis said it: the section's
-    ``unavailable`` entry for the key (or for its block), the block's ``reason``, or the
-    section's ``reason``; "" when nothing was said."""
-    parts = path.split(".")
-    sec = summary.get(parts[0]) if isinstance(summary, dict) else None
-    if not isinstance(sec, dict):
-        return ""
-    un = sec.get("unavailable") or {}
-    for key in (".".join(parts[1:]), parts[1] if len(parts) > 1 else None):
-        if key and key in un:
-            return text(un[key])
-    blk = _get(summary, ".".join(parts[:-1])) if len(parts) > 2 else None
-    if isinstance(blk, dict) and blk.get("reason"):
-        return text(blk["reason"])
-    return text(sec.get("reason") or "")
+    """Why the figure at ``path`` (``section.key...``) is 未提供数据, as the analysis said it."""
+    section, _, key = path.partition(".")
+    return text(figure_reason(summary.get(section) if isinstance(summary, dict) else None, key))
 
 
 # ------------------------------------------------------------------ KPI model

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..findings import Finding
 from ..render.ledger import Col, Ledger, add_sheet
-from .previous import CHECK_HEADERS, KEY_COLUMNS, PLAN_HEADERS, PreviousLedger
+from .previous import CHECK_HEADERS, KEY_COLUMNS, PLAN_HEADERS, PreviousLedger, key_text
 
 UNMATCHED_SHEET = "未匹配记录"
 
@@ -25,15 +25,6 @@ class CarryResult:
     unmatched_rows: int = 0               # earlier rows kept in 未匹配记录
     by_sheet: dict = field(default_factory=dict)   # sheet → {"carried", "unmatched"}
     findings: list[Finding] = field(default_factory=list)
-
-
-def _normal(v) -> str | None:
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    s = str(v).strip()
-    return s or None
 
 
 def carry_forward(ledger: Ledger, previous: PreviousLedger) -> CarryResult:
@@ -51,7 +42,7 @@ def carry_forward(ledger: Ledger, previous: PreviousLedger) -> CarryResult:
         new_keys = {}
         if sheet is not None and key_col in sheet.df.columns:
             for pos, k in enumerate(sheet.df[key_col].tolist()):
-                k = _normal(k)
+                k = key_text(k)
                 if k is not None:
                     new_keys.setdefault(k, pos)
         carried = 0

@@ -66,8 +66,10 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _key_text(v) -> str | None:
-    if _blank(v):
+def key_text(v) -> str | None:
+    """A record key as text, the same from a ledger cell and from a DataFrame value: stripped,
+    an integral float without its '.0', None for blank or NaN."""
+    if _blank(v) or (isinstance(v, float) and v != v):
         return None
     if isinstance(v, float) and v.is_integer():
         v = int(v)
@@ -115,10 +117,10 @@ def read_previous_ledger(path) -> PreviousLedger:
                         out.findings.append(Finding(
                             "warning", "previous_value_unreadable",
                             f"上一期台账“{title}”第 {i} 行“{h}”的值“{v}”不是可识别的日期，已按原样保留",
-                            file=p.name, field=h, features=[_key_text(vals.get(key_col)) or f"第 {i} 行"]))
+                            file=p.name, field=h, features=[key_text(vals.get(key_col)) or f"第 {i} 行"]))
                     else:
                         v = d                     # a date however it was typed (2025/6/30, 20250630, a date cell)
                 typed[h] = v
-            rows.append(PreviousRow(title, i, _key_text(vals.get(key_col)), vals, typed))
+            rows.append(PreviousRow(title, i, key_text(vals.get(key_col)), vals, typed))
         out.rows[title] = rows
     return out

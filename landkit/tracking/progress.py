@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..render.ledger import Ledger
-from .previous import KEY_COLUMNS, PreviousLedger
+from .previous import KEY_COLUMNS, PreviousLedger, key_text
 
 #: sheet → its area column header (亩) in the ledger
 AREA_HEADERS = {"批而未供": "未供面积(亩)", "闲置土地": "面积(亩)", "低效用地": "面积(亩)",
@@ -31,14 +31,6 @@ def _num(v) -> float:
     return x if x == x else 0.0
 
 
-def _key(v):
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip() or None
-
-
 def progress(ledger: Ledger, previous: PreviousLedger, as_of: dt.date) -> dict:
     """{overdue_count, overdue_mu, overdue: [{sheet, key, 责任单位, 乡镇, 完成时限, area_mu}],
     newly_disposed_mu, newly_disposed: {sheet: 亩}, new_records: {sheet: count}}; marks overdue cells."""
@@ -51,7 +43,7 @@ def progress(ledger: Ledger, previous: PreviousLedger, as_of: dt.date) -> dict:
         dcol = cols.get("完成时限")
         df = sheet.df
         old = previous.by_key(sheet.title)
-        keys = [_key(v) for v in df[kcol].tolist()] if kcol in df.columns else [None] * len(df)
+        keys = [key_text(v) for v in df[kcol].tolist()] if kcol in df.columns else [None] * len(df)
         if sheet.title in previous.rows:
             new_records[sheet.title] = sum(1 for k in keys if k is not None and k not in old)
         if dcol and dcol in df.columns:
@@ -60,8 +52,8 @@ def progress(ledger: Ledger, previous: PreviousLedger, as_of: dt.date) -> dict:
                     due = due.date()
                 if isinstance(due, dt.date) and due < as_of:
                     row = df.iloc[pos]
-                    overdue.append({"sheet": sheet.title, "key": k, "责任单位": _key(row.get(cols.get("责任单位"))),
-                                    "乡镇": _key(row.get(cols.get("乡镇"))), "完成时限": due.isoformat(),
+                    overdue.append({"sheet": sheet.title, "key": k, "责任单位": key_text(row.get(cols.get("责任单位"))),
+                                    "乡镇": key_text(row.get(cols.get("乡镇"))), "完成时限": due.isoformat(),
                                     "area_mu": _num(row.get(acol)) if acol else 0.0})
                     sheet.fills[(pos, dcol)] = OVERDUE_FILL
         if sheet.title in DISPOSAL_SHEETS and sheet.title in previous.rows:
