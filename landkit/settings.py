@@ -49,7 +49,7 @@ from .errors import ConfigError
 ROLES = ("dltb", "yjjbnt", "patches", "approvals", "supply", "parcels", "townships",
          "stbhhx", "czkfbj")
 
-JUDGEMENT_CLASSES = ("legal", "illegal", "other", "pseudo")
+JUDGEMENT_CLASSES = ("legal", "illegal", "other", "pseudo", "unjudged")
 LAND_CLASSES = ("农用地", "建设用地", "未利用地")
 
 
@@ -137,8 +137,22 @@ class SatelliteSettings:
                                  choices=("net", "gross"))
     rectified_values: list[str] = setting(["已整改"], "整改状态中表示已整改的取值（扣除已整改后的比例用）",
                                           kind="list[str]")
-    judgement: dict[str, str] = setting({}, "补充或覆盖判定类型的归类：取值 = legal/illegal/other/pseudo",
+    judgement: dict[str, str] = setting({}, "补充或覆盖判定类型的归类：取值 = legal/illegal/other/pseudo/unjudged",
                                         kind="table[str]", choices=JUDGEMENT_CLASSES)
+    warning_share: float = setting(0.8, "乡镇比例达到控制目标的此倍数（且未超过控制目标）列为预警；超过控制目标列为约谈候选"
+                                   "（UNCONFIRMED，本地规则）", kind="float", minimum=0.0, maximum=1.0)
+    field_check_scope: str = setting("all", "需要外业核查的图斑：all = 全部图斑；large = 面积不小于 large_patch_mu 的大图斑"
+                                     "和矿产卫片图斑（UNCONFIRMED，本地规则）", kind="str", choices=("all", "large"))
+    large_patch_mu: float = setting(5.0, "大图斑面积下限（field_check_scope = \"large\" 时用；UNCONFIRMED）", unit="亩",
+                                    kind="float", minimum=0.0)
+    mineral_values: list[str] = setting(["矿"], "图斑类型或违法类型含其中任一文字的为矿产卫片图斑，始终需要外业核查",
+                                        kind="list[str]")
+    checked_values: list[str] = setting(["已核查", "已完成", "已外业核查", "已举证", "是"],
+                                        "核查状态中表示已完成外业核查的取值；核查状态为空而核查日期已填的也算已核查",
+                                        kind="list[str]")
+    field_check_target: float = setting(1.0, "外业核查率目标", kind="float", minimum=0.0, maximum=1.0)
+    month_clear_months: int = setting(1, "月清期限：某月下发的图斑应在其后第几个月月底前核查并判定（月清：当月完成上月下发图斑）",
+                                      unit="月", kind="int", minimum=0)
 
 
 @dataclass

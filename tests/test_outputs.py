@@ -162,7 +162,7 @@ def test_satellite_sheet_county_and_township_rows(ledger):
     ws = ledger["卫片统计"]
     hr, h, rows, _ = table(ws, "乡镇代码")
     assert h == ["乡镇代码", "乡镇", "违法占用耕地比例", "违法占用耕地(亩)", "新增建设用地占用耕地(亩)", "违法图斑数",
-                 "整改到控制目标需复耕(亩)", "状态"]
+                 "整改到控制目标需复耕(亩)", "状态", "建议"]
     # independent: per township, the net 耕地 of the illegal and of all counted (legal + illegal) patches
     town_of = {"D0": "420704100", "D1": "420704102"}
     ill, new = {}, {}

@@ -219,8 +219,8 @@ def test_unknown_judgement_is_an_error_naming_the_patches(tmp_path, cfg):
     g = _patches(tmp_path, ["违法", "待定", "合法", None, "待定"])
     [f] = check_judgements(g, cfg, "卫片图斑.shp")
     assert f.level == "error" and f.code == "judgement_unknown" and f.field == "判定类型"
-    assert f.features == ["W1", "W3", "W4"] and f.count == 3
-    assert "待定" in f.message and "（空）" in f.message and "[satellite.judgement]" in f.message
+    assert f.features == ["W1", "W4"] and f.count == 2       # a blank 判定类型 is 未判定, not unknown
+    assert "待定" in f.message and "（空）" not in f.message and "[satellite.judgement]" in f.message
     r = QAReport()
     r.add([f])
     assert not r.usable

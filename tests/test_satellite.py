@@ -50,8 +50,11 @@ def test_judgement_classes():
 def test_unknown_judgement_values_are_listed():
     with pytest.raises(InputError) as e:
         classify_judgements(pd.Series(["合法", "待定", None, "待定"]))
-    assert "待定" in str(e.value) and "（空）" in str(e.value) and "[satellite.judgement]" in str(e.value)
+    assert "待定" in str(e.value) and "（空）" not in str(e.value) and "[satellite.judgement]" in str(e.value)
     assert classify_judgements(pd.Series(["待定"]), {"待定": "other"}).tolist() == ["other"]
+    # not judged yet (blank, 未判定, 待判定): its own class, kept out of the ratio, never an error
+    assert classify_judgements(pd.Series([None, "", " 未判定", "待判定", "违法"])).tolist() == \
+        ["unjudged"] * 4 + ["illegal"]
 
 
 @pytest.mark.parametrize("q,date,expected", [

@@ -62,8 +62,9 @@ class CountyAnalysis:
         return self[key] if key in ("summary", "results") else default
 
 
-def analyse(county) -> CountyAnalysis:
-    """Run every analysis on a county (see :class:`CountyAnalysis`)."""
+def analyse(county, checks: dict | None = None) -> CountyAnalysis:
+    """Run every analysis on a county (see :class:`CountyAnalysis`). ``checks``: 监测编号 → the
+    卫片 field-check columns staff typed in the returned ledger (``--previous``)."""
     sat, farmland = None, {}
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -74,7 +75,7 @@ def analyse(county) -> CountyAnalysis:
                    "layers": {r: len(g) for r, g in county.layers.items()}},
     }
     if county.patches is not None:
-        sat = satellite_ratio(county)
+        sat = satellite_ratio(county, checks=checks)
         summary["satellite"] = {"available": True, **sat.summary}
     else:
         summary["satellite"] = {"available": False, "reason": "该县没有卫片图斑图层"}

@@ -19,8 +19,9 @@ from ..overlay.engine import overlay_areas
 from ..standards.codes import CULTIVATED
 from ..settings import settings_for
 from ..standards.units import m2_to_mu
-from ..standards.vocabulary import (CLASS_NAMES, DEFAULT_JUDGEMENT, ILLEGAL, LEGAL, OTHER, PSEUDO,  # noqa: F401
+from ..standards.vocabulary import (CLASS_NAMES, DEFAULT_JUDGEMENT, ILLEGAL, LEGAL, OTHER, PSEUDO, UNJUDGED,  # noqa: F401
                                    classify_judgements, normalise_judgement, status_of)
+from .field_check import field_checks, issue_months
 from .location import locate, piece_townships, township_names
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
@@ -70,17 +71,32 @@ def _ratio_block(I: float, D: float, cap: float, line: float) -> dict:
             "status": status_of(ratio, cap, line)}
 
 
+def township_alert(ratio, cap: float, warning_share: float) -> str | None:
+    """``talk`` (约谈候选) when a township's ratio is over the cap, ``warning`` (预警) when it is at
+    or above ``warning_share`` × cap, else None (``[satellite] warning_share``)."""
+    if ratio is None:
+        return None
+    if ratio > cap + 1e-12:
+        return "talk"
+    if ratio >= warning_share * cap - 1e-12 and ratio > 0:
+        return "warning"
+    return None
+
+
 def rectify_to_cap(I: float, D: float, cap: float) -> float:
     """Least illegal 耕地 (亩) to restore — leaving numerator and denominator — to reach the cap."""
     return max(0.0, (I - cap * D) / (1.0 - cap))
 
 
-def satellite_ratio(county, config=None) -> SatelliteResult:
+def satellite_ratio(county, config=None, checks: dict | None = None) -> SatelliteResult:
     """The 卫片 violation ratio of a county (see the module docstring).
 
     Areas: each patch's 耕地 is its overlap with DLTB features of DLBM 0101/0102/0103,
     net of 田坎 (× (1 − KCXS)) by default or gross (``[satellite] farmland_mode``); its
     永久基本农田 area is its overlap with YJJBNT (union). All areas CGCS2000 ellipsoidal.
+    Patches not judged yet (判定类型 blank, 未判定) stay out of the ratio and are counted.
+    ``checks`` (监测编号 → the field-check columns staff typed in the returned ledger) feeds the
+    field-check rate and 月清 figures (:mod:`landkit.analyses.field_check`).
     """
     cfg = settings_for(county, config)
     s = cfg.satellite
@@ -150,7 +166,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         "yjjbnt_m2": yj_m2,
     }, geometry=p.geometry.values, crs=p.crs, index=p.index)
     out["farmland_used_m2"] = out["farmland_net_m2"] if net else out["farmland_m2"]
-    for extra in ("项目名称", "用地单位", "后时相"):
+    for extra in ("项目名称", "用地单位", "后时相", "前时相", "图斑类型", "下发日期", "下发批次", "核查状态", "核查日期"):
         if extra in p.columns:
             out[extra] = p[extra].to_numpy(dtype=object)
     # per-patch township split (the township holding most of the patch's 耕地 for display)
@@ -194,7 +210,8 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         blk = _ratio_block(It, Dt, cap, line)
         ill_patches = int(sub.loc[sub["cls"] == ILLEGAL, "ia"].nunique())
         by_t.append({"code": code, "name": names.get(code, code), **blk,
-                     "illegal_patch_count": ill_patches, "rectify_to_cap_mu": rectify_to_cap(It, Dt, cap)})
+                     "illegal_patch_count": ill_patches, "rectify_to_cap_mu": rectify_to_cap(It, Dt, cap),
+                     "alert": township_alert(blk["ratio"], cap, s.warning_share)})
     by_t.sort(key=lambda r: (-(r["ratio"] or 0), r["code"]))
     by_q = []
     qarr = out["quarter"].to_numpy(dtype=object)
@@ -205,8 +222,10 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         by_q.append({"quarter": q, "cumulative": True, **_ratio_block(Iq, Dq, cap, line),
                      "patch_count": int(inq.sum())})
     by_j = []
-    for c in (LEGAL, ILLEGAL, OTHER, PSEUDO):
+    for c in (LEGAL, ILLEGAL, OTHER, PSEUDO, UNJUDGED):
         m = (out["class"] == c).to_numpy()
+        if c == UNJUDGED and not m.any():
+            continue
         by_j.append({"class": c, "name": CLASS_NAMES[c], "patch_count": int(m.sum()),
                      "area_mu": float(m2_to_mu(area[m].sum())), "farmland_mu": float(m2_to_mu(fu[m].sum()))})
     by_v = []
@@ -223,6 +242,7 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         "counted_patch_count": int(counted.sum()),
         "illegal_patch_count": int(illegal.sum()),
         "legal_patch_count": int((out["class"] == LEGAL).sum()),
+        "unjudged_patch_count": int((out["class"] == UNJUDGED).sum()),
         "new_construction_farmland_mu": D,
         "illegal_farmland_mu": I,
         "ratio": head["ratio"],
@@ -250,6 +270,9 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
         "by_judgement": by_j,
         "by_violation_type": by_v,
         "by_township": by_t,
+        "warning_share": s.warning_share,
+        "township_alerts": {"warning": [r["code"] for r in by_t if r["alert"] == "warning"],
+                            "talk": [r["code"] for r in by_t if r["alert"] == "talk"]},
         "by_quarter": by_q,
         "unknown_quarter_patch_count": int(sum(1 for x in quarter if x is None)),
         "sliver_count": r_gd.sliver_count,
@@ -265,8 +288,12 @@ def satellite_ratio(county, config=None) -> SatelliteResult:
                   "unrectified_share_of_illegal_farmland"):
             summary[k] = None
             unavailable[k] = why
-    if unavailable:
-        summary["unavailable"] = unavailable
     for col in ("area_m2", "farmland_m2", "farmland_net_m2", "farmland_used_m2", "yjjbnt_m2"):
         out[col[:-3] + "_mu"] = m2_to_mu(out[col].to_numpy())
+    out["下发月份"] = issue_months(out)[0]
+    fc = field_checks(out, s, county.as_of, checks)
+    unavailable.update(fc.pop("unavailable", {}))
+    summary.update(fc)
+    if unavailable:
+        summary["unavailable"] = unavailable
     return SatelliteResult(out, summary)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ SCHEMAS: dict[str, list[FieldSpec]] = {
         F("项目名称", "XMMC"),
         F("用地单位", "用地主体", "项目主体"),
         F("实地地类", "SDDL"),
+        F("图斑类型", "TBLX", "监测类型", "变化类型"),
+        F("下发日期", "下发时间", "XFRQ", kind="date"),
+        F("下发批次", "原始下发所在期数", "下发期数", "下发批号", "XFPC"),
+        # what the field check recorded, when the layer carries it (else the ledger's 卫片图斑清单 does)
+        F("核查状态", "核查情况", "外业核查情况", "外业核查", "是否核查", "HCZT"),
+        F("核查日期", "核查时间", "外业核查日期", "HCRQ"),
     ],
     "approvals": [
         F("批次名称", "PCMC", "批次", "批次号"),
@@ -219,3 +226,13 @@ def feature_ids(gdf, mask, role) -> list:
         fid = "FID " + sub["lk_fid"].astype(str)
         return lab.where(lab.notna() & (lab.str.strip() != ""), fid).tolist()
     return ("FID " + sub["lk_fid"].astype(str)).tolist()
+
+
+def key_text(v) -> str | None:
+    """A record key as text, the same from a ledger cell and from a DataFrame value: stripped,
+    an integral float without its '.0', None for blank or NaN."""
+    if v is None or v is pd.NA or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()

@@ -29,7 +29,7 @@ def run_county(county_dir, out_dir, *, year: int | None = None, as_of: dt.date |
     settings = load_settings(folder if folder.is_dir() else None, config, year=year, as_of=as_of)
     county = read_county(folder, settings)
     say("分析")
-    res = analyse(county)
+    res = analyse(county, checks=previous_checks(prev))
     summary = res.summary
     say("写出结果")
     write_outputs(county, res, Path(out_dir), previous=prev)
@@ -52,6 +52,14 @@ def read_previous(previous):
         except (ValueError, OSError):
             prev.summary = None
     return prev
+
+
+def previous_checks(prev) -> dict | None:
+    """监测编号 → the field-check columns staff typed in the returned 卫片图斑清单 (None when the
+    earlier ledger had no such sheet or there is none)."""
+    if prev is None or "卫片图斑清单" not in prev.rows:
+        return None
+    return {k: r.typed for k, r in prev.by_key("卫片图斑清单").items()}
 
 
 def tracking_summary(prev, carry) -> dict:

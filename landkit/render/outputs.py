@@ -24,6 +24,8 @@ def satellite_frames(sat) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
                   "illegal_patch_count": s["illegal_patch_count"], "rectify_to_cap_mu": s["rectify_to_cap_mu"]}
     towns = pd.concat([pd.DataFrame([county_row]), towns], ignore_index=True)
     towns["状态"] = towns["status"].map(STATUS_NAMES)
+    if "alert" in towns.columns:
+        towns["建议"] = towns["alert"].map({"talk": "约谈候选", "warning": "预警"})
     p = sat.patches
     patches = gpd.GeoDataFrame({
         "监测编号": p["监测编号"], "判定类型": p["判定类型"], "类别": p["类别"], "违法类型": p["违法类型"],
@@ -31,6 +33,11 @@ def satellite_frames(sat) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
         "图斑面积_亩": p["area_mu"], "占用耕地_亩": p["farmland_mu"], "占用耕地净_亩": p["farmland_net_mu"],
         "计入耕地_亩": p["farmland_used_mu"], "占用永久基本农田_亩": p["yjjbnt_mu"],
     }, geometry=p.geometry, crs=p.crs)
+    if "下发月份" in p.columns:
+        patches.insert(7, "下发月份", p["下发月份"])
+    for c in ("核查状态", "核查日期"):          # what the layer itself recorded of the field check
+        if c in p.columns:
+            patches[c] = p[c]
     return towns, patches
 
 
@@ -207,15 +214,30 @@ def ledger_workbook(county, res):
             Col("违法占用耕地(亩)", "illegal_farmland_mu", "area"),
             Col("新增建设用地占用耕地(亩)", "new_construction_farmland_mu", "area"),
             Col("违法图斑数", "illegal_patch_count", "int"), Col("整改到控制目标需复耕(亩)", "rectify_to_cap_mu", "area"),
-            Col("状态", "状态")], totals=False,
+            Col("状态", "状态"), Col("建议", "建议")], totals=False,
             heading=f"{title}卫片执法违法占用耕地比例", note=ss["basis"] + f"；控制目标 ≤{ss['cap']:.0%}，问责线 ≥{ss['accountability_threshold']:.0%}")
         add_sheet(wb, "卫片图斑清单", patches.drop(columns="geometry"), [
             Col("监测编号", "监测编号"), Col("判定类型", "判定类型"), Col("类别", "类别"), Col("违法类型", "违法类型"),
-            Col("整改状态", "整改状态"), Col("季度", "季度"), Col("乡镇代码", "乡镇代码"),
+            Col("整改状态", "整改状态"), Col("季度", "季度"), Col("下发月份", "下发月份"), Col("乡镇代码", "乡镇代码"),
             Col("图斑面积(亩)", "图斑面积_亩", "area", True), Col("占用耕地(亩)", "占用耕地_亩", "area", True),
             Col("占用耕地扣除田坎(亩)", "占用耕地净_亩", "area", True), Col("计入比例的耕地(亩)", "计入耕地_亩", "area", True),
             Col("占用永久基本农田(亩)", "占用永久基本农田_亩", "area", True), *FIELD_CHECK],
             heading=f"{title}卫片图斑清单", note="核查状态至备注各列由核查人员填写，下次运行（--previous）按监测编号带入")
+        if ss.get("by_issue_month"):
+            fc = ss.get("field_check") or {}
+            rate = ss.get("field_check_rate")
+            add_sheet(wb, "卫片月清", pd.DataFrame(ss["by_issue_month"]).assign(
+                依据=lambda d: d["basis"].map(lambda b: "、".join(b)),
+                到期=lambda d: d["due"].map({True: "已到期", False: "未到期"})), [
+                Col("下发月份", "month"), Col("月份依据", "依据"), Col("下发图斑数", "issued", "int"),
+                Col("已判定", "judged", "int"), Col("未判定", "unjudged", "int"), Col("已核查", "checked", "int"),
+                Col("违法", "illegal", "int"), Col("已整改", "rectified", "int"), Col("月清期限", "deadline"),
+                Col("到期", "到期"), Col("按期核查并判定", "month_clear_count", "int"), Col("月清率", "month_clear_rate", "pct")],
+                totals=False, heading=f"{title}卫片图斑按下发月份：核查、判定、整改与月清",
+                note=("外业核查率 " + (f"{rate:.2%}" if rate is not None else "未提供数据（"
+                                      + (ss.get("unavailable") or {}).get("field_check_rate", "") + "）")
+                      + f"（{fc.get('rule', '')}，目标 {fc.get('target', 1):.0%}）；月清：某月下发的图斑应在其后 "
+                      f"{fc.get('month_clear_months', 1)} 个月的月底前核查并判定"))
     if "inventory" in r:
         inventory_sheets(wb, title, county, r["inventory"], r.get("disposal"), s)
     rows = []

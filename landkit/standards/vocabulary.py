@@ -14,7 +14,9 @@ from ..errors import InputError
 
 # --- 卫片 judgement classes (docs/rules.md §1.3) ---------------------------------------
 LEGAL, ILLEGAL, OTHER, PSEUDO = "legal", "illegal", "other", "pseudo"
-CLASS_NAMES = {LEGAL: "合法", ILLEGAL: "违法", OTHER: "其他", PSEUDO: "伪变化"}
+#: a patch not judged yet (判定类型 blank, 未判定, 待判定): not in the ratio, counted in 月清 as not judged
+UNJUDGED = "unjudged"
+CLASS_NAMES = {LEGAL: "合法", ILLEGAL: "违法", OTHER: "其他", PSEUDO: "伪变化", UNJUDGED: "未判定"}
 
 #: default judgement → class (config [satellite.judgement] adds or overrides values)
 DEFAULT_JUDGEMENT = {
@@ -23,6 +25,7 @@ DEFAULT_JUDGEMENT = {
     "违法": ILLEGAL, "非农违法": ILLEGAL, "违法用地": ILLEGAL,
     "设施农用地": OTHER, "农村道路": OTHER, "其他": OTHER,
     "伪变化": PSEUDO, "实地伪变化": PSEUDO,
+    "": UNJUDGED, "未判定": UNJUDGED, "待判定": UNJUDGED, "尚未判定": UNJUDGED,
 }
 
 #: status of the 卫片 ratio against the local cap and the 15号令 line (docs/rules.md §1.1–1.2)
@@ -50,7 +53,7 @@ def normalise_judgement(v) -> str:
 
 
 def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Series:
-    """Map 判定类型/核实认定意见 values to legal/illegal/other/pseudo.
+    """Map 判定类型/核实认定意见 values to legal/illegal/other/pseudo/unjudged.
 
     Raises InputError listing the values it does not know (add them in landkit.toml
     ``[satellite.judgement]``, e.g. ``"合法(补办)" = "legal"``).
@@ -58,7 +61,7 @@ def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Seri
     table = {normalise_judgement(k): v for k, v in DEFAULT_JUDGEMENT.items()}
     for k, v in (extra or {}).items():
         if v not in CLASS_NAMES:
-            raise InputError(f"[satellite.judgement] 中 {k!r} 的类别 {v!r} 无效，应为 legal/illegal/other/pseudo")
+            raise InputError(f"[satellite.judgement] 中 {k!r} 的类别 {v!r} 无效，应为 legal/illegal/other/pseudo/unjudged")
         table[normalise_judgement(k)] = v
 
     def one(v):
@@ -76,7 +79,7 @@ def classify_judgements(values: pd.Series, extra: dict | None = None) -> pd.Seri
     if unknown:
         rows = cls.index[cls.isna()]
         err = InputError(f"卫片图斑的判定类型有无法识别的值：{'、'.join(unknown[:30])}。"
-                         "请在 landkit.toml 的 [satellite.judgement] 中指定其类别（legal/illegal/other/pseudo）",
+                         "请在 landkit.toml 的 [satellite.judgement] 中指定其类别（legal/illegal/other/pseudo/unjudged）",
                          field="判定类型", feature="、".join(map(str, rows[:5])) + (" 等" if len(rows) > 5 else ""))
         err.rows = rows
         raise err

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..dates import parse_date
 from ..errors import InputError
 from ..findings import Finding
+from ..io.fields import key_text  # noqa: F401  (landkit.tracking.previous.key_text)
 
 #: sheet title → the column whose value identifies a record across runs
 KEY_COLUMNS = {"批而未供": "批准文号", "闲置土地": "电子监管号", "低效用地": "宗地代码",
@@ -64,16 +65,6 @@ class PreviousLedger:
 
 def _blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
-
-
-def key_text(v) -> str | None:
-    """A record key as text, the same from a ledger cell and from a DataFrame value: stripped,
-    an integral float without its '.0', None for blank or NaN."""
-    if _blank(v) or (isinstance(v, float) and v != v):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
 
 
 def read_previous_ledger(path) -> PreviousLedger:
