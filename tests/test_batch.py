@@ -578,3 +578,86 @@ def test_no_counties_names_every_folder_and_why(tmp_path):
     assert r.returncode == 1 and "没有找到县数据文件夹" in r.stderr and "Traceback" not in r.stderr
     for folder, why in (("空", "文件夹为空"), ("文档", "说明.docx"), ("永农", "没有地类图斑")):
         assert f"{folder}：" in r.stderr and why in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------------------
+# the cycle over a province: --previous per county, the roll-up shows each county's movement
+# --------------------------------------------------------------------------------------
+
+def _first_row(ws, first_header):
+    hr = next(r for r in range(1, 8) if ws.cell(r, 1).value == first_header)
+    h = {c.value: j + 1 for j, c in enumerate(ws[hr]) if c.value}
+    return hr + 1, h
+
+
+def test_batch_with_previous_carries_each_county_and_shows_movement(first_run, county_root, scheduler, tmp_path):
+    """OUT1's ledgers come back filled (one county's 批而未供 plan past its deadline, one county
+    missing from OUT1); `landkit batch ROOT -o OUT2 --previous OUT1` carries each county's typed
+    values, and the roll-up (summary.json, 汇总.xlsx, index.html) shows each county's movement."""
+    out1, _, _ = first_run
+    prev = tmp_path / "第一期"
+    shutil.copytree(out1, prev)
+    shutil.rmtree(prev / "武汉样例" / GOOD[2]) if (prev / "武汉样例" / GOOD[2]).exists() else None
+    missing = next(c["folder"] for c in json.loads((out1 / "summary.json").read_text(encoding="utf-8"))["counties"]
+                   if c["folder"].endswith(GOOD[2]))
+    shutil.rmtree(prev / missing, ignore_errors=True)
+    led = prev / GOOD[0] / "ledger.xlsx"
+    wb = openpyxl.load_workbook(led)
+    ws = wb["批而未供"]
+    r, h = _first_row(ws, "批次名称")
+    key, area = ws.cell(r, h["批准文号"]).value, ws.cell(r, h["未供面积(亩)"]).value
+    ws.cell(r, h["责任单位"]).value = "葛店镇人民政府"
+    ws.cell(r, h["完成时限"]).value = "2025/3/31"
+    wb.save(led)
+    out2 = tmp_path / "第二期"
+    res = batch_cli(county_root, "-o", out2, "--scheduler", scheduler, "--previous", prev, "--as-of", "2025-06-30")
+    assert res.returncode == 2, res.stdout + res.stderr           # the corrupt county still fails
+    # the county's own outputs: the typed value carried, tracking in its summary.json
+    ws = openpyxl.load_workbook(out2 / GOOD[0] / "ledger.xlsx")["批而未供"]
+    r2, h2 = _first_row(ws, "批次名称")
+    row = next(i for i in range(r2, ws.max_row + 1) if ws.cell(i, h2["批准文号"]).value == key)
+    assert ws.cell(row, h2["责任单位"]).value == "葛店镇人民政府"
+    cs = json.loads((out2 / GOOD[0] / "summary.json").read_text(encoding="utf-8"))
+    assert cs["tracking"]["overdue_count"] == 1 and cs["tracking"]["overdue_mu"] == pytest.approx(area, abs=0.005)
+    assert [x["as_of"] for x in cs["history"]] == [cs["tracking"]["previous_as_of"], "2025-06-30"]
+    # the roll-up
+    s = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))
+    assert s["options"]["previous"] == "第一期"                    # no machine path
+    by = {c["folder"]: c for c in s["counties"]}
+    h0 = by[GOOD[0]]["headline"]
+    first = json.loads((out1 / GOOD[0] / "summary.json").read_text(encoding="utf-8"))
+    assert h0["previous_as_of"] == first["county"]["as_of"] and h0["overdue_count"] == 1
+    assert h0["inventory_total_change_mu"] == pytest.approx(cs["inventory"]["total_mu"] - first["inventory"]["total_mu"])
+    gone = by[missing]
+    assert gone["status"] == "ok" and gone["headline"]["previous_as_of"] is None
+    assert any("上一期输出中没有该县的台账" in n for n in gone["notes"])
+    assert s["totals"]["tracked_counties"] == 2 and s["totals"]["overdue_count"] == 1
+    ws = openpyxl.load_workbook(out2 / "汇总.xlsx")["县区汇总"]
+    headers = [c.value for c in ws[3]]
+    assert {"上期截至", "逾期项数", "逾期面积(亩)", "上期以来处置(亩)", "存量变化(亩)"} <= set(headers)
+    row = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[headers.index("行政区代码")] == GOOD[0][:6])
+    assert row[headers.index("逾期项数")] == 1
+    page = (out2 / "index.html").read_text(encoding="utf-8")
+    assert "<th>与上期相比</th>" in page and "逾期 1 项" in page and "无上期结果" in page
+    # --resume: nothing changed, nothing redone; staff change the ledger again: that county is redone
+    r = batch_cli(county_root, "-o", out2, "--scheduler", scheduler, "--previous", prev, "--as-of", "2025-06-30",
+                  "--resume")
+    s = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))
+    assert s["counts"]["skipped"] == 3, r.stdout
+    wb = openpyxl.load_workbook(led)
+    wb["批而未供"].cell(_first_row(wb["批而未供"], "批次名称")[0], h["责任人"]).value = "赵六"
+    wb.save(led)
+    r = batch_cli(county_root, "-o", out2, "--scheduler", scheduler, "--previous", prev, "--as-of", "2025-06-30",
+                  "--resume")
+    s = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))
+    assert {c["folder"]: c["status"] for c in s["counties"]}[GOOD[0]] == "ok"
+    assert s["counts"]["skipped"] == 2, r.stdout
+
+
+def test_batch_previous_must_be_another_folder(county_root, tmp_path):
+    r = batch_cli(county_root, "-o", tmp_path / "o", "--previous", tmp_path / "nowhere")
+    assert r.returncode == 1 and "--previous" in r.stderr
+    assert not (tmp_path / "o").exists()              # bad input: nothing written
+    (tmp_path / "o").mkdir()
+    r = batch_cli(county_root, "-o", tmp_path / "o", "--previous", tmp_path / "o")
+    assert r.returncode == 1 and "不能与输出文件夹相同" in r.stderr

@@ -524,3 +524,23 @@ def test_rollup_files_carry_no_machine_path(built, which):
     summary.json, 汇总.xlsx or index.html, so the roll-up can be handed on without revealing it."""
     text = _texts(built["paths"][which])
     assert str(built["base"]) not in text
+
+
+def test_movement_since_the_previous_run():
+    """movement(): changes against the history entry of the previous run's as-of date; None
+    (not 0) without a previous run or when either side is unknown."""
+    s = {"tracking": {"previous_as_of": "2025-03-31", "carried_rows": 4, "unmatched_rows": 1, "overdue_count": 2,
+                      "overdue_mu": 3.5, "newly_disposed_mu": 10.25},
+         "history": [{"as_of": "2024-12-31", "satellite_ratio": 0.30, "inventory_total_mu": 900.0},
+                     {"as_of": "2025-03-31", "satellite_ratio": 0.08, "inventory_total_mu": 1000.0, "idle_mu": None},
+                     {"as_of": "2025-06-30", "satellite_ratio": 0.05, "inventory_total_mu": 950.5, "idle_mu": 3.0}]}
+    m = rollup.movement(s)
+    assert m["satellite_ratio_change"] == pytest.approx(-0.03)
+    assert m["inventory_total_change_mu"] == pytest.approx(-49.5)
+    assert m["idle_change_mu"] is None and m["approved_unsupplied_change_mu"] is None
+    assert (m["previous_as_of"], m["overdue_count"], m["newly_disposed_mu"]) == ("2025-03-31", 2, 10.25)
+    text = rollup.movement_text({**m})
+    assert "卫片比例下降 3.00 个百分点" in text and "存量减少 49.50 亩" in text and "逾期 2 项（3.50 亩）" in text
+    first = rollup.movement({"history": [{"as_of": "2024-12-31", "satellite_ratio": 0.1}]})
+    assert all(v is None for v in first.values())
+    assert rollup.movement_text(first) == "无上期结果"

@@ -25,8 +25,10 @@ from ..pipeline.batch import run_batch
 @click.option("--db", "db", default=None, metavar="DSN",
               help="同时把结果图层和台账写入 PostGIS，如 postgresql://user:pass@host/db")
 @click.option("--db-schema", "db_schema", default=None, help="数据库模式名（默认 landkit_年月日_时分秒）")
+@click.option("--previous", "previous", default=None, type=click.Path(file_okay=False),
+              help="上一次 landkit batch 的输出文件夹：各县按同名文件夹带入其中已填写的台账（ledger.xlsx），汇总显示各县与上期相比的变化")
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度条和逐县日志")
-def batch(root_dir, out_dir, workers, scheduler, resume, year, as_of, config_file, db, db_schema, quiet):
+def batch(root_dir, out_dir, workers, scheduler, resume, year, as_of, config_file, db, db_schema, previous, quiet):
     """批量分析 ROOT_DIR 下的每个县数据文件夹（dask 并行），并写出汇总 summary.json、汇总.xlsx、index.html。
 
     退出码：0 全部成功；1 输入有误或全部失败；2 部分县失败、其余成功。
@@ -37,7 +39,7 @@ def batch(root_dir, out_dir, workers, scheduler, resume, year, as_of, config_fil
         except ValueError:
             raise InputError(f"--as-of 应为日期 YYYY-MM-DD，得到 {as_of!r}")
     res = run_batch(root_dir, out_dir, workers=workers, scheduler=scheduler, resume=resume, year=year, db=db,
-                    progress=not quiet, as_of=as_of, config=config_file, db_schema=db_schema)
+                    progress=not quiet, as_of=as_of, config=config_file, db_schema=db_schema, previous=previous)
     if quiet:
         click.echo(f"完成 {len(res.ok)}，跳过 {len(res.skipped)}，失败 {len(res.failed)}")
         for x in res.skipped_folders:      # without --quiet the batch log lists them before the run

@@ -36,7 +36,7 @@ Guarantees:
 
 Roll-up ``summary.json`` (``kind = "landkit-batch"``, ``schema_version`` "1.0"): ``generated_at``,
 ``landkit_version``, ``root``, ``out``, ``cluster`` (``local`` or the scheduler address),
-``workers``, ``seconds``, ``options{year, as_of, config, resume}``, ``counts{total, ok, skipped,
+``workers``, ``seconds``, ``options{year, as_of, config, resume, previous}``, ``counts{total, ok, skipped,
 failed}``, ``totals`` (province figures over the succeeded counties: summed 卫片 违法/新增 耕地 and
 their ratio, summed 永农压占 and 存量), ``counties[{folder, input, output, status (ok | skipped |
 failed), seconds, headline{...} | null, error | null, notes}]``, ``failures[{folder, input,
@@ -443,8 +443,12 @@ def _worker_info(cpu0: float) -> dict:
 
 
 def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_of=None, config=None,
-                   resume: bool = False) -> dict:
+                   resume: bool = False, previous_root: str | None = None) -> dict:
     """Run one county into ``out_root/name`` atomically (the task each worker runs).
+
+    ``previous_root``: an earlier batch's output folder; the county's folder of the same name in it
+    (its filled-in ledger.xlsx) is the county's ``--previous``. A county it does not hold runs
+    without one, with a note.
 
     Never raises for a county's own problems: returns a dict with ``status`` ("ok" /
     "skipped" / "failed"), ``seconds``, ``headline``, ``error`` (Chinese), ``error_type``,
@@ -462,6 +466,17 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
     options = {"year": year, "as_of": as_of.isoformat() if isinstance(as_of, dt.date) else as_of,
                "config": str(config) if config else None, "landkit_version": __version__,
                "landkit_code": code_digest()}
+    previous, extra = None, [config] if config else []
+    if previous_root is not None:
+        p = Path(previous_root) / name
+        if (p / "ledger.xlsx").is_file():
+            previous = p
+            # the returned ledger is an input: --resume redoes a county whose ledger staff changed
+            extra += [f for f in (p / "ledger.xlsx", p / "summary.json") if f.is_file()]
+            options["previous"] = str(p)
+        else:
+            res["notes"].append(f"上一期输出中没有该县的台账（{Path(previous_root).name}/{name}/ledger.xlsx），"
+                                "本期未带入上期填写的内容")
     tmp = None
     try:
         if not Path(county_dir).is_dir():
@@ -470,7 +485,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
         if not out_root.is_dir():
             raise InputError(f"工作节点 {os.uname().nodename} 上找不到输出文件夹；使用 dask 集群时，"
                              "输出文件夹须在各节点以相同路径可见（共享存储）", file=out_root)
-        inputs = hash_inputs(county_dir, extra=[config] if config else [])
+        inputs = hash_inputs(county_dir, extra=extra)
         if resume and _record_matches(final, inputs, options):
             summary = json.loads((final / "summary.json").read_text(encoding="utf-8"))
             res.update(status="skipped", headline=headline(summary))
@@ -481,7 +496,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
                 res["outline"] = None
             return res
         tmp = out_root / f"{_TMP_PREFIX}{name}-{secrets.token_hex(4)}"
-        summary = run_county(county_dir, tmp, year=year, as_of=as_of, config=config)
+        summary = run_county(county_dir, tmp, year=year, as_of=as_of, config=config, previous=previous)
         res["headline"] = headline(summary)
         try:
             res["outline"] = county_outline(county_dir, config)
@@ -491,7 +506,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
             (tmp / OUTLINE).write_text(json.dumps({"type": "Feature", "properties": {
                 "folder": name, "name": res["headline"].get("name"), "adcode": res["headline"].get("adcode")},
                 "geometry": res["outline"]}, ensure_ascii=False), encoding="utf-8")
-        after = hash_inputs(county_dir, extra=[config] if config else [])
+        after = hash_inputs(county_dir, extra=extra)
         outputs = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
         record = {"inputs": inputs, "options": options, "outputs": outputs,
                   "finished_at": _now(config).isoformat(timespec="seconds"),
@@ -771,7 +786,7 @@ def _connect(scheduler: str | None, workers: int | None, timeout: float = 20.0):
 def run_batch(root, out, workers: int | None = None, scheduler: str | None = None, resume: bool = False,
               year: int | None = None, db: str | None = None, progress: bool = True, *,
               as_of: dt.date | None = None, config=None, db_schema: str | None = None,
-              console=None) -> BatchResult:
+              console=None, previous=None) -> BatchResult:
     """Run every county folder under ``root`` into ``out/<county>/`` on dask, then write the roll-up.
 
     Parameters
@@ -786,6 +801,9 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
     resume : skip counties whose outputs are complete and whose input files (content hash),
         options, landkit version and code are unchanged
     year, as_of, config : as for ``landkit run``
+    previous : an earlier batch's output folder whose county ledgers staff filled in: each county
+        runs with ``--previous`` = its folder there (same folder name), and the roll-up shows each
+        county's movement (``headline`` tracking keys, 汇总.xlsx columns, index.html 与上期相比)
     db : PostgreSQL/PostGIS DSN: also write every succeeded county's result layers and ledger
         tables into schema ``db_schema`` (default ``landkit_<YYYYMMDD_HHMMSS>``)
     progress : show a progress bar and one log line per county (rich)
@@ -801,6 +819,12 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
         config = str(Path(config).resolve())
         if not Path(config).is_file():
             raise InputError("配置文件不存在", file=config)
+    if previous is not None:
+        previous = Path(previous).resolve()
+        if not previous.is_dir():
+            raise InputError("--previous 应为上一次 landkit batch 的输出文件夹", file=previous)
+        if previous == out:
+            raise InputError("--previous 不能与输出文件夹相同：本期结果会覆盖上一期台账，请输出到新文件夹", file=previous)
     found = discover_counties(root, exclude=[out])
     counties, notes, skipped = found.counties, found.notes, found.skipped
     counties = [c for c in counties if c != out and out not in c.parents]
@@ -824,7 +848,8 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
         schema = db_schema or default_schema(started)
     # biggest counties first: fewer stragglers at the end
     order = sorted(range(len(counties)), key=lambda i: -_input_bytes(counties[i]))
-    options = {"year": year, "as_of": as_of.isoformat() if as_of else None, "config": config, "resume": resume}
+    options = {"year": year, "as_of": as_of.isoformat() if as_of else None, "config": config, "resume": resume,
+               "previous": str(previous) if previous is not None else None}
     rep = _Reporter(len(counties), progress, console)
     client, cluster, label, nworkers = _connect(scheduler, workers)
     if scheduler and workers:
@@ -843,7 +868,7 @@ def run_batch(root, out, workers: int | None = None, scheduler: str | None = Non
         from distributed import as_completed
         futs = client.map(run_one_county, [str(counties[i]) for i in order], [str(out)] * len(order),
                           [names[i] for i in order], year=year, as_of=as_of, config=config, resume=resume,
-                          pure=False, retries=0)
+                          previous_root=str(previous) if previous is not None else None, pure=False, retries=0)
         which = {f.key: order[k] for k, f in enumerate(futs)}
         with rep:
             remaining = len(futs)

@@ -78,7 +78,34 @@ def headline(summary: dict) -> dict:
     qa = summary.get("qa") or {}
     h["qa_error_count"] = qa.get("error_count")
     h["qa_warning_count"] = qa.get("warning_count")
+    h["field_check_rate"] = sat.get("field_check_rate") if sat.get("available") else None
+    h.update(movement(summary))
     return h
+
+
+#: headline key → the history key it moves with (a change since the previous run)
+MOVING = {"satellite_ratio": "satellite_ratio", "approved_unsupplied_mu": "approved_unsupplied_mu",
+          "idle_mu": "idle_mu", "inventory_total_mu": "inventory_total_mu"}
+
+
+def movement(summary: dict) -> dict:
+    """What moved since the previous run (``landkit run --previous``): previous_as_of, carried_rows,
+    unmatched_rows, overdue_count, overdue_mu, newly_disposed_mu from ``tracking``, and
+    ``satellite_ratio_change`` and ``<area>_change_mu`` = this run's figure − the previous history entry's (ratio as a share,
+    areas in 亩). All None without a previous run or when either side is unknown."""
+    t = summary.get("tracking") if isinstance(summary.get("tracking"), dict) else {}
+    out = {k: t.get(k) for k in ("previous_as_of", "carried_rows", "unmatched_rows", "overdue_count",
+                                  "overdue_mu", "newly_disposed_mu")}
+    hist = [x for x in (summary.get("history") or []) if isinstance(x, dict)]
+    now = hist[-1] if hist else {}
+    before = None
+    if t and len(hist) >= 2:
+        before = next((x for x in reversed(hist[:-1]) if x.get("as_of") == t.get("previous_as_of")), hist[-2])
+    for k, hk in MOVING.items():
+        a, b = now.get(hk), (before or {}).get(hk)
+        name = k[:-3] + "_change_mu" if k.endswith("_mu") else k + "_change"
+        out[name] = (a - b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+    return out
 
 
 def _pct(x) -> str:
@@ -103,6 +130,27 @@ def headline_text(h: dict | None) -> str:
         parts.append(f"批而未供处置率 {_pct(h['approved_unsupplied_disposal_rate'])}")
     if h.get("inventory_total_mu") is not None:
         parts.append(f"存量合计 {h['inventory_total_mu']:.2f} 亩")
+    return "；".join(parts)
+
+
+def movement_text(h: dict | None) -> str:
+    """One Chinese line of what moved since the previous run (the roll-up's 与上期相比)."""
+    if not h or not h.get("previous_as_of"):
+        return "无上期结果" if h else ""
+    parts = [f"上期截至 {h['previous_as_of']}"]
+    d = h.get("satellite_ratio_change")
+    if d is not None:
+        parts.append(f"卫片比例{'上升' if d > 0 else '下降' if d < 0 else '持平'}"
+                     + (f" {abs(d) * 100:.2f} 个百分点" if d else ""))
+    d = h.get("inventory_total_change_mu")
+    if d is not None:
+        parts.append(f"存量{'增加' if d > 0 else '减少' if d < 0 else '持平'}" + (f" {abs(d):,.2f} 亩" if d else ""))
+    if h.get("newly_disposed_mu") is not None:
+        parts.append(f"新处置 {h['newly_disposed_mu']:,.2f} 亩")
+    if h.get("overdue_count") is not None:
+        parts.append(f"逾期 {h['overdue_count']} 项（{(h.get('overdue_mu') or 0):,.2f} 亩）")
+    if h.get("unmatched_rows"):
+        parts.append(f"{h['unmatched_rows']} 行未匹配")
     return "；".join(parts)
 
 
@@ -139,6 +187,10 @@ def totals(headlines: list[dict]) -> dict:
         done = _sum(h[f"{cat}_disposal_disposed_mu"] for h in pair)
         out[f"{cat}_disposal_rate"] = done / base if base and done is not None else None
         out[f"{cat}_disposal_counties"] = len(pair)
+    moved = [h for h in hs if h.get("previous_as_of") is not None or h.get("carried_rows") is not None]
+    out["tracked_counties"] = len(moved)
+    for k in ("overdue_count", "overdue_mu", "newly_disposed_mu", "unmatched_rows"):
+        out[k] = _sum(h.get(k) for h in moved) if moved else None
     return out
 
 
@@ -240,7 +292,17 @@ def _cols(df: pd.DataFrame) -> list[Col]:
         cols.append(Col(f"压占永农·{cn}(亩)", k, "area", has(k)))
     for cat, cn in INVENTORY.items():
         cols.append(Col(f"{cn}(亩)", f"{cat}_mu", "area", has(f"{cat}_mu")))
-    cols += [Col("存量合计(去重,亩)", "inventory_total_mu", "area", has("inventory_total_mu")),
+    cols += [Col("存量合计(去重,亩)", "inventory_total_mu", "area", has("inventory_total_mu"))]
+    if has("field_check_rate"):
+        cols.append(Col("外业核查率", "field_check_rate", "pct", width=11))
+    if has("previous_as_of"):        # a batch run with --previous: each county's movement
+        cols += [Col("上期截至", "previous_as_of", width=11),
+                 Col("比例变化", "satellite_ratio_change", "pct", width=10),
+                 Col("存量变化(亩)", "inventory_total_change_mu", "area", width=12),
+                 Col("上期以来处置(亩)", "newly_disposed_mu", "area", True, width=14),
+                 Col("逾期项数", "overdue_count", "int", True), Col("逾期面积(亩)", "overdue_mu", "area", True),
+                 Col("未匹配行", "unmatched_rows", "int", True)]
+    cols += [
              Col("质检错误", "qa_error_count", "int"), Col("质检警告", "qa_warning_count", "int"),
              Col("用时(秒)", "seconds", "float"), Col("输出文件夹", "folder"),
              Col("错误信息 / 说明", "remark", width=60)]
@@ -293,6 +355,7 @@ def rollup_workbook(batch: dict):
         ("并行方式", "本机 dask LocalCluster" if batch.get("cluster") == "local" else f"dask 集群 {batch.get('cluster')}",
          f"{batch.get('workers')} 个工作进程/线程"),
         ("年度", opts.get("year"), "未指定时取各县 landkit.toml"), ("截至日期", opts.get("as_of"), ""),
+        ("上一期输出", opts.get("previous"), "各县台账所填内容按记录带入本期（--previous）" if opts.get("previous") else ""),
         ("用时（秒）", batch.get("seconds"), ""),
         ("全省（市）卫片违法占用耕地比例", t.get("satellite_ratio"), "Σ违法占用耕地 ÷ Σ新增建设用地占用耕地"),
         ("数据库模式", batch.get("db_schema"), "")], heading="批量分析说明")
@@ -435,9 +498,11 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
              f'<div class="card">全域卫片违法占用耕地比例<b>{_pct(t.get("satellite_ratio"))}</b></div>',
              "</div>", '<div class="legend">']
     parts += [f'<span><i style="background:{COLOURS[k]}"></i>{esc(v)}</span>' for k, v in LEGEND]
+    tracked = any((c.get("headline") or {}).get("previous_as_of") for c in batch["counties"])
+    heads = ("县（区）", "行政区代码", "运行状态", "卫片违法占用耕地比例", "卫片状态",
+             "批而未供处置率", "闲置土地处置率", "存量合计(亩)") + (("与上期相比",) if tracked else ()) + ("报告", "说明")
     parts += ["</div>", _svg_map(items), "<table><thead><tr>",
-              "".join(f"<th>{x}</th>" for x in ("县（区）", "行政区代码", "运行状态", "卫片违法占用耕地比例", "卫片状态",
-                                                "批而未供处置率", "闲置土地处置率", "存量合计(亩)", "报告", "说明")),
+              "".join(f"<th>{x}</th>" for x in heads),
               "</tr></thead><tbody>"]
 
     def txt(v):
@@ -463,7 +528,9 @@ def index_html(batch: dict, outlines: dict, out_dir=None) -> str:
             f'<td class="n{met(h.get("approved_unsupplied_disposal_met"))}">'
             f'{num(h.get("approved_unsupplied_disposal_rate"), "{:.2%}")}</td>'
             f'<td class="n{met(h.get("idle_disposal_met"))}">{num(h.get("idle_disposal_rate"), "{:.2%}")}</td>'
-            f'<td class="n">{num(h.get("inventory_total_mu"), "{:,.2f}")}</td><td>{report}</td>'
+            f'<td class="n">{num(h.get("inventory_total_mu"), "{:,.2f}")}</td>'
+            + (f'<td class="moved">{esc(movement_text(h))}</td>' if tracked else "")
+            + f'<td>{report}</td>'
             f'<td class="{"err" if c["status"] == "failed" else ""}">{remark}</td></tr>')
     parts.append("</tbody></table>")
     if batch.get("skipped"):
