@@ -5,15 +5,12 @@ written as GBK shapefiles, its ledger's 卫片图斑清单 filled in with openpy
 import datetime as dt
 import json
 import re
-import shutil
 import sys
 from pathlib import Path
 
-import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
-import shapely
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 import make_bad_corpus as corpus  # noqa: E402
