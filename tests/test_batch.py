@@ -608,6 +608,12 @@ def test_batch_with_previous_carries_each_county_and_shows_movement(first_run, c
     key, area = ws.cell(r, h["批准文号"]).value, ws.cell(r, h["未供面积(亩)"]).value
     ws.cell(r, h["责任单位"]).value = "葛店镇人民政府"
     ws.cell(r, h["完成时限"]).value = "2025/3/31"
+    ws = wb["卫片图斑清单"]
+    pr, ph = _first_row(ws, "监测编号")
+    ws.cell(pr, ph["核查状态"]).value = "已核查"
+    changed = ws.cell(pr + 1, ph["监测编号"]).value + "（改）"      # a key staff changed by hand
+    ws.cell(pr + 1, ph["监测编号"]).value = changed
+    ws.cell(pr + 1, ph["核查结论"]).value = "违法，已立案"
     wb.save(led)
     out2 = tmp_path / "第二期"
     res = batch_cli(county_root, "-o", out2, "--scheduler", scheduler, "--previous", prev, "--as-of", "2025-06-30")
@@ -620,6 +626,15 @@ def test_batch_with_previous_carries_each_county_and_shows_movement(first_run, c
     cs = json.loads((out2 / GOOD[0] / "summary.json").read_text(encoding="utf-8"))
     assert cs["tracking"]["overdue_count"] == 1 and cs["tracking"]["overdue_mu"] == pytest.approx(area, abs=0.005)
     assert [x["as_of"] for x in cs["history"]] == [cs["tracking"]["previous_as_of"], "2025-06-30"]
+    assert cs["tracking"]["unmatched_rows"] == 1
+    un = openpyxl.load_workbook(out2 / GOOD[0] / "ledger.xlsx")["未匹配记录"]
+    assert any(changed in [c for c in row] and "违法，已立案" in row for row in un.iter_rows(values_only=True))
+    n = cs["satellite"]["field_check"]["required_count"]
+    assert cs["satellite"]["field_check_rate"] == pytest.approx(1 / n)
+    html = (out2 / GOOD[0] / "report.html").read_text(encoding="utf-8")
+    import re
+    sec = re.search(r'<section id="progress".*?</section>', html, re.S).group(0)
+    assert sec.count("<svg") == 2 and "葛店镇人民政府" in sec and "未匹配记录" in sec
     # the roll-up
     s = json.loads((out2 / "summary.json").read_text(encoding="utf-8"))
     assert s["options"]["previous"] == "第一期"                    # no machine path
@@ -627,6 +642,7 @@ def test_batch_with_previous_carries_each_county_and_shows_movement(first_run, c
     h0 = by[GOOD[0]]["headline"]
     first = json.loads((out1 / GOOD[0] / "summary.json").read_text(encoding="utf-8"))
     assert h0["previous_as_of"] == first["county"]["as_of"] and h0["overdue_count"] == 1
+    assert h0["unmatched_rows"] == 1 and h0["field_check_rate"] == pytest.approx(1 / n)
     assert h0["inventory_total_change_mu"] == pytest.approx(cs["inventory"]["total_mu"] - first["inventory"]["total_mu"])
     gone = by[missing]
     assert gone["status"] == "ok" and gone["headline"]["previous_as_of"] is None
