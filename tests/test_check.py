@@ -322,3 +322,15 @@ def test_run_summary_is_none_safe():
     s.pop("run_seconds")
     out = run_summary(s)
     assert "存量建设用地：未提供数据（" in out and "处置率：未提供数据（未计算处置率）" in out
+
+
+def test_run_summary_field_checks_and_town_alerts():
+    """The headline says how many townships are 约谈候选 / 预警, the patches not judged yet, and the
+    外业核查率 with its counts, or 未提供数据 with the reason (never 0)."""
+    out = run_summary(_summary(township_alerts={"talk": ["420704100", "420704101"], "warning": ["420704102"]},
+                               unjudged_patch_count=3, field_check_rate=0.375,
+                               field_check={"checked_count": 3, "required_count": 8}))
+    assert "乡镇：约谈候选 2 个，预警 1 个" in out and "尚有 3 个图斑未判定" in out
+    assert "外业核查率：37.50%（3/8）" in out
+    out = run_summary(_summary(field_check_rate=None, field_check={}, unavailable={"field_check_rate": "没有外业核查记录"}))
+    assert "外业核查率：未提供数据（没有外业核查记录）" in out and "约谈候选" not in out

@@ -147,6 +147,16 @@ def print_run_summary(summary: dict, out_dir, console, total_seconds: float | No
             console.print(escape(f"  {cap_txt}需整改复耕：{NO_DATA}（{_reason(s, 'rectify_to_cap_mu')}）"))
         elif rect is not None and rect > 0:
             console.print(escape(f"  {cap_txt}需整改复耕 {rect:.2f} 亩"))
+        alerts = s.get("township_alerts") or {}
+        if alerts.get("talk") or alerts.get("warning"):
+            console.print(escape(f"  乡镇：约谈候选 {len(alerts.get('talk') or [])} 个，预警 {len(alerts.get('warning') or [])} 个"))
+        if s.get("unjudged_patch_count"):
+            console.print(escape(f"  尚有 {s['unjudged_patch_count']} 个图斑未判定（未计入比例）"))
+        if "field_check_rate" in s:
+            fc = s.get("field_check") or {}
+            rate = s.get("field_check_rate")
+            console.print(escape("  外业核查率：" + (f"{_rate(rate)}（{fc.get('checked_count')}/{fc.get('required_count')}）"
+                                                   if rate is not None else f"{NO_DATA}（{_reason(s, 'field_check_rate')}）")))
     else:
         console.print(escape(f"卫片：{s.get('reason', '未计算')}"))
     fo = summary.get("farmland_overlap", {})
