@@ -226,7 +226,7 @@ class ReportSettings:
 
 @dataclass
 class AdjustSettings:
-    """``[adjust]``: 控制面积平差 of DLTB 图斑面积 (``landkit adjust``; docs/rules.md R18)."""
+    """``[adjust]``: 控制面积平差 of DLTB 图斑面积 (``landkit adjust``; docs/rules.md R1a)."""
     level: str = setting("township", "控制单元的层级：township = 乡镇（坐落单位代码前 9 位，XZQDM 前 9 位），"
                          "village = 村级（前 12 位；乡镇界线图层须为村级调查区，XZQDM 至少 12 位）",
                          kind="str", choices=("township", "village"))
