@@ -44,6 +44,7 @@ CONTROL_UNIT_NAMES = {"m2": "平方米", "ha": "公顷", "mu": "亩"}
 LEVEL_NAMES = {"township": "乡镇", "village": "村级"}
 AREA_COL = "lk_area_m2"
 KCXS_SCALE = 1_000_000          # KCXS is taken to 6 decimals (the standard stores 4)
+_REM_STEPS = 1 << 40            # remainders are ranked to 2⁻⁴⁰ cent
 
 #: feature status values (平差状态)
 ADJUSTED = "已平差"
@@ -93,8 +94,11 @@ def distribute_cents(base_m2, unit, control_cents) -> np.ndarray:
     fl = fl.astype(np.int64)
     n_u = np.bincount(uu, minlength=m)
     k = c - np.bincount(uu, weights=fl, minlength=m).astype(np.int64)   # sums of integers < 2⁵³: exact
-    # rank the features of each unit by remainder, largest first (ties: earlier feature)
-    order = np.lexsort((idx, -rem, uu))
+    # rank the features of each unit by remainder, largest first (ties: earlier feature): one
+    # stable sort of an integer key, unit first, then the remainder to 2⁻⁴⁰ cent (finer than the
+    # float shares themselves resolve)
+    q = np.minimum(np.floor(rem * _REM_STEPS).astype(np.int64), _REM_STEPS - 1)
+    order = np.argsort(uu * (2 * _REM_STEPS) + (_REM_STEPS - 1 - q), kind="stable")
     us = uu[order]
     start = np.concatenate([[0], np.cumsum(n_u)[:-1]])
     pos = np.arange(len(order)) - start[us]
