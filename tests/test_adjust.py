@@ -408,7 +408,7 @@ def test_declared_tbmj_compared_with_the_adjusted(county_dir, rows, town_area, t
 def _cli(*args):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "landkit.cli", "adjust", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=300)
+                          check=False, capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_cli_writes_the_layer_the_workbook_and_the_summary(county_dir, tmp_path, rows):
@@ -429,6 +429,8 @@ def test_cli_writes_the_layer_the_workbook_and_the_summary(county_dir, tmp_path,
     text = (out / "summary.json").read_text(encoding="utf-8")
     s = json.loads(text)
     assert s["kind"] == "landkit-adjust" and s["adjust"]["unit_count"] == 2
+    assert s["generated_at"].endswith("+08:00")                          # Beijing time
+    assert s["adjust"]["adjusted_sum_m2"] == s["adjust"]["adjusted_control_m2"] == s["adjust"]["control_m2"]
     assert [u["code"] for u in s["units"]] == [T1, T2]
     assert str(tmp_path) not in text and str(county_dir) not in text      # no machine paths
     wb = openpyxl.load_workbook(out / "平差.xlsx")

@@ -34,7 +34,7 @@ from ..errors import InputError
 from ..findings import Finding
 from ..io.fields import ROLE_NAMES
 from ..settings import AdjustSettings, settings_for
-from ..standards.codes import is_township_code, is_valid_unit_code
+from ..standards.codes import is_township_code
 from ..standards.units import m2_to_mu
 from .location import piece_townships
 
@@ -440,6 +440,7 @@ def _feature_frame(d, tbmj_c, kc_c, dl_c, base, code, how, status) -> gpd.GeoDat
 def _summary(county, a: AdjustSettings, t: pd.DataFrame, tbmj_c, fu, has_u, n, fields) -> dict:
     ok = t["control_m2"].notna()
     adj = t["adjusted"].to_numpy(dtype=bool)
+    control_c = np.rint(t["control_m2"].fillna(0).to_numpy() * 100).astype(np.int64)   # exact cents
     return {
         "level": a.level,
         "control_field": fields,
@@ -454,11 +455,11 @@ def _summary(county, a: AdjustSettings, t: pd.DataFrame, tbmj_c, fu, has_u, n, f
         "units_adjusted": int(adj.sum()),
         "units_over_tolerance": int(t["over_tolerance"].sum()),
         "units_without_control": int((~ok).sum()),
-        "control_m2": float(t.loc[ok, "control_m2"].sum()),
+        "control_m2": int(control_c.sum()) / 100.0,
         "before_m2": float(t.loc[ok, "before_m2"].sum()),
         "difference_m2": float(t.loc[ok, "difference_m2"].sum()),
         "difference_mu": float(m2_to_mu(t.loc[ok, "difference_m2"].sum())),
         "after_m2": int(tbmj_c.sum()) / 100.0,
         "adjusted_sum_m2": int(tbmj_c[fu >= 0].sum()) / 100.0,
-        "adjusted_control_m2": float(t.loc[adj, "control_m2"].sum()),
+        "adjusted_control_m2": int(control_c[adj].sum()) / 100.0,
     }
