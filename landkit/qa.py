@@ -84,8 +84,7 @@ def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, f
                                    role, f, "TBDLMJ", feature_ids(gdf, bad, role), int(bad.sum())))
         rel = config.area.tbmj_rel_tolerance
         absm = config.area.tbmj_abs_tolerance_m2
-        d = (tbmj.to_numpy(dtype="float64") - area_m2)
-        bad = np.isfinite(d) & (np.abs(d) > absm) & (np.abs(d) > rel * area_m2)
+        bad = area_off(tbmj.to_numpy(dtype="float64"), area_m2, absm, rel)
         if bad.any():
             out.append(Finding("warning", "tbmj_mismatch",
                                f"{int(bad.sum())} 个图斑的图斑面积 TBMJ 与计算的椭球面积相差超过 {rel:.1%} 且超过 {absm:g} m²",
@@ -98,6 +97,34 @@ def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, f
         out.append(Finding("info", "tbmj_absent", "地类图斑没有 TBMJ 字段，使用计算的椭球面积", role, f, "TBMJ"))
     out += check_duplicate_ids(gdf, "BSM", role, f)
     return out
+
+
+def area_off(declared, reference, abs_tol_m2: float, rel_tol: float = 0.0) -> np.ndarray:
+    """Where a declared area (m²) differs from a reference area by more than ``abs_tol_m2`` and
+    more than ``rel_tol`` × the reference. Differences are compared at 1e-6 m², so the binary
+    noise of 2-decimal values (100.01 − 100.00) does not count; a missing value is never off."""
+    d = np.round(np.asarray(declared, dtype="float64") - np.asarray(reference, dtype="float64"), 6)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(d) & (np.abs(d) > abs_tol_m2) & (np.abs(d) > rel_tol * np.asarray(reference))
+
+
+def check_tbmj_adjusted(gdf, adjusted_m2, tolerance_m2: float, file=None) -> list[Finding]:
+    """Declared 图斑面积 TBMJ against the 控制面积平差 areas (``landkit adjust``;
+    ``[adjust] tbmj_tolerance_m2``): one warning listing the 图斑 that differ by more than the
+    tolerance, with the largest difference; an info finding when the layer has no TBMJ."""
+    role = "dltb"
+    f = str(file) if file else None
+    if "TBMJ" not in gdf.columns:
+        return [Finding("info", "tbmj_absent", "地类图斑没有 TBMJ 字段，无法核对申报面积与平差后面积", role, f, "TBMJ")]
+    declared = gdf["TBMJ"].to_numpy(dtype="float64")
+    adjusted = np.asarray(adjusted_m2, dtype="float64")
+    bad = area_off(declared, adjusted, tolerance_m2)
+    if not bad.any():
+        return []
+    worst = float(np.max(np.abs(declared[bad] - adjusted[bad])))
+    return [Finding("warning", "tbmj_adjusted_mismatch",
+                    f"{int(bad.sum())} 个图斑的图斑面积 TBMJ 与控制面积平差后的面积相差超过 {tolerance_m2:g} m²"
+                    f"（最大相差 {worst:,.2f} m²）", role, f, "TBMJ", feature_ids(gdf, bad, role), int(bad.sum()))]
 
 
 def check_duplicate_ids(gdf, idf: str, role: str, file=None) -> list[Finding]:

@@ -238,6 +238,27 @@ class ReportSettings:
         return dt.datetime.now(self.tzinfo)
 
 
+@dataclass
+class AdjustSettings:
+    """``[adjust]``: 控制面积平差 of DLTB 图斑面积 (``landkit adjust``; docs/rules.md R1a)."""
+    level: str = setting("township", "控制单元的层级：township = 乡镇（坐落单位代码前 9 位，XZQDM 前 9 位），"
+                         "village = 村级（前 12 位；乡镇界线图层须为村级调查区，XZQDM 至少 12 位）",
+                         kind="str", choices=("township", "village"))
+    control_fields: list[str] = setting(["控制面积", "KZMJ"], "控制单元图层中控制面积字段的名称，按顺序取第一个存在的"
+                                        "（如三调 XZQ 的 DCMJ 调查面积可加在此）；没有该字段或值为空、非正数时，"
+                                        "以单元界线的 CGCS2000 椭球面积为控制面积", kind="list[str]")
+    control_unit: str = setting("m2", "控制面积字段的单位：m2 = 平方米，ha = 公顷，mu = 亩", kind="str",
+                                choices=("m2", "ha", "mu"))
+    tolerance_m2: float = setting(1.0, "控制面积与平差前图斑面积之和的差值超过此值（且超过 tolerance_rel）时，"
+                                  "该单元标为超限", unit="m²", kind="float", minimum=0.0)
+    tolerance_rel: float = setting(0.00001, "差值占控制面积的比例超过此值（且超过 tolerance_m2）时，该单元标为超限",
+                                   kind="float", minimum=0.0, maximum=1.0)
+    adjust_over_tolerance: bool = setting(True, "超限单元是否仍然平差；false 时超限单元的图斑保留计算的椭球面积，只报告差值",
+                                          kind="bool")
+    tbmj_tolerance_m2: float = setting(1.0, "质检：申报的图斑面积 TBMJ 与平差后面积之差超过此值时逐个报告"
+                                       "（0.01 = 分位上任何不一致）", unit="m²", kind="float", minimum=0.0)
+
+
 _BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
 #: zones that are a fixed +08:00 today: used when the IANA database (tzdata) is missing, as it
 #: may be on Windows without the tzdata package
@@ -278,6 +299,7 @@ SECTIONS: dict[str, type] = {
     "township": TownshipSettings,
     "satellite": SatelliteSettings, "inventory": InventorySettings, "disposal": DisposalSettings,
     "report": ReportSettings,
+    "adjust": AdjustSettings,
 }
 #: sections that are tables of the user's own keys (checked by their own rules)
 TABLE_SECTIONS = {
@@ -488,6 +510,7 @@ class Settings:
     inventory: InventorySettings = field(default_factory=InventorySettings)
     disposal: DisposalSettings = field(default_factory=DisposalSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    adjust: AdjustSettings = field(default_factory=AdjustSettings)
     sources: list[str] = field(default_factory=list)
     raw: dict[str, dict] = field(default_factory=dict, repr=False)
     origin: dict = field(default_factory=dict, repr=False)

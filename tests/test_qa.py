@@ -7,7 +7,8 @@ import shapely
 
 from landkit.findings import MAX_LISTED, Finding, QAReport
 from landkit.io.read import load_layer
-from landkit.qa import check_dates, check_dltb, check_duplicate_ids, check_judgements, check_self_overlap
+from landkit.qa import (area_off, check_dates, check_dltb, check_duplicate_ids, check_judgements,
+                        check_self_overlap, check_tbmj_adjusted)
 from landkit.settings import load_settings
 
 from conftest import X0, Y0, dltb_frame, geod_area_m2, write_shp
@@ -67,6 +68,30 @@ def test_tbmj_tolerance_needs_both_relative_and_absolute(tmp_path, cfg):
     loose = cfg.merged({"area": {"tbmj_rel_tolerance": 0.01}})
     f2 = _codes(check_dltb(g, true, loose)).get("tbmj_mismatch")
     assert f2 is not None and f2.features == ["S15"]
+
+
+def test_area_off_ignores_binary_noise_and_missing_values():
+    declared = np.array([100.01, 100.02, 100.03, np.nan, 5000.0])
+    reference = np.array([100.00, 100.00, 100.00, 100.0, 5003.0])
+    # 100.01 - 100.00 is 0.010000000000005116 in floats: not more than 0.01
+    assert area_off(declared, reference, 0.01).tolist() == [False, True, True, False, True]
+    assert area_off(declared, reference, 0.01, rel_tol=0.001).tolist() == [False, False, False, False, False]
+
+
+def test_declared_tbmj_against_adjusted_areas(tmp_path):
+    """check_tbmj_adjusted: the 图斑 off by more than the tolerance, named by BSM, with the largest gap."""
+    d = dltb_frame(6)
+    g = _load(d, tmp_path / "DLTB.shp", "dltb")
+    adjusted = g["TBMJ"].to_numpy() + np.array([0.0, 0.01, -0.99, 1.01, -250.0, 0.5])
+    f = check_tbmj_adjusted(g, adjusted, 1.0, file="DLTB.shp")
+    assert len(f) == 1 and f[0].code == "tbmj_adjusted_mismatch" and f[0].level == "warning"
+    assert f[0].features == [d.loc[3, "BSM"], d.loc[4, "BSM"]] and f[0].count == 2
+    assert "250.00 m²" in f[0].message and f[0].field == "TBMJ" and f[0].file == "DLTB.shp"
+    assert [x.features for x in check_tbmj_adjusted(g, adjusted, 0.01)][0] == [
+        d.loc[i, "BSM"] for i in (2, 3, 4, 5)]
+    assert check_tbmj_adjusted(g, g["TBMJ"].to_numpy(), 0.01) == []
+    none = check_tbmj_adjusted(g.drop(columns="TBMJ"), adjusted, 1.0)
+    assert none[0].code == "tbmj_absent" and none[0].level == "info"
 
 
 def test_tbdlmj_must_equal_tbmj_minus_kcmj(dltb, cfg):

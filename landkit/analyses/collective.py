@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 
+from ..qa import area_off
 from ..standards.codes import is_valid_unit_code, ownership
 from .location import piece_townships, township_names
 from ..settings import settings_for
@@ -60,9 +61,7 @@ def _recheck(county, code) -> np.ndarray:
         return np.isfinite(diff) & (diff > 0.015)
     rel = county.config.area.tbmj_rel_tolerance
     absm = county.config.area.tbmj_abs_tolerance_m2
-    area = d["lk_area_m2"].to_numpy(dtype="float64")
-    dd = tbmj - area
-    return np.isfinite(dd) & (np.abs(dd) > absm) & (np.abs(dd) > rel * area)
+    return area_off(tbmj, d["lk_area_m2"].to_numpy(dtype="float64"), absm, rel)
 
 
 def collective_commercial(county, config=None) -> CollectiveResult:

@@ -1,5 +1,6 @@
 """The ``landkit`` command line: a thin layer over the library, one module per command
-(:mod:`landkit.cli.check`, :mod:`~landkit.cli.run`, :mod:`~landkit.cli.overlap`, :mod:`~landkit.cli.batch`).
+(:mod:`landkit.cli.check`, :mod:`~landkit.cli.run`, :mod:`~landkit.cli.overlap`, :mod:`~landkit.cli.batch`,
+:mod:`~landkit.cli.adjust`).
 
 Exit codes: 0 all good; 1 bad input or failed run (a Chinese message says what and where);
 ``batch``: 2 when some counties failed and the others succeeded.
@@ -14,7 +15,7 @@ import warnings
 import click
 
 from ..errors import LandkitError
-from . import batch, check, overlap, run
+from . import adjust, batch, check, overlap, run
 from .console import fail
 
 
@@ -24,7 +25,7 @@ def cli():
     """landkit：县级自然资源局土地数据分析（读取、质检、卫片、永农、存量盘点、报告）。"""
 
 
-for module in (check, run, overlap, batch):      # each module holds one command of its name
+for module in (check, run, overlap, batch, adjust):      # each module holds one command of its name
     cli.add_command(getattr(module, module.__name__.rpartition('.')[2]))
 
 

@@ -45,6 +45,8 @@ def _gpkg_column(col: pd.Series) -> pd.Series:
     """A column GeoPackage can store: lists joined with 、, dates as datetime64, booleans as 0/1,
     nullable integers as float, any other mixed object column as text."""
     if col.dtype == object or str(col.dtype).startswith(("string", "str")):
+        if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):   # text and blanks: as is
+            return col.astype(object).where(col.notna(), None)
         vals = [v for v in col.tolist() if not _is_null(v)]
         if vals and all(isinstance(v, dt.date) for v in vals):
             return pd.to_datetime(col, errors="coerce")

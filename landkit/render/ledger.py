@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..io.fields import ROLE_NAMES
 from ..standards.units import round_half_up
 
 HEADER_FILL = "DCE6F1"
@@ -256,6 +257,20 @@ def add_kv_sheet(wb: Ledger, title: str, rows: list[tuple[str, object, str]], he
     df["值"] = [round_half_up(v, 4) if isinstance(v, float) else v for v in df["值"]]
     return add_sheet(wb, title, df, [Col("指标", "指标", width=34), Col("值", "值", kind="raw", width=18),
                                      Col("说明", "说明", width=60)], heading=heading, totals=False)
+
+
+def add_qa_sheet(wb: Ledger, qa: pd.DataFrame, heading: str, title: str = "数据质检"):
+    """The QA findings sheet (``QAReport.to_frame()``): level, layer, field, message, count and the
+    first 20 features; nothing when there are no findings."""
+    if not len(qa):
+        return None
+    qa = qa.copy()
+    qa["级别"] = qa["level"].map({"error": "错误", "warning": "警告", "info": "说明"})
+    qa["图层"] = qa["layer"].map(lambda x: ROLE_NAMES.get(x, x or "全县"))
+    qa["涉及要素"] = qa["features"].map(lambda v: "、".join(v[:20]) if isinstance(v, list) else None)
+    return add_sheet(wb, title, qa, [Col("级别", "级别"), Col("图层", "图层"), Col("字段", "field"),
+                                    Col("问题", "message", width=70), Col("数量", "count", "int"),
+                                    Col("涉及要素（前20个）", "涉及要素", width=60)], totals=False, heading=heading)
 
 
 def new_workbook() -> Ledger:

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..io.fields import ROLE_NAMES
 from ..analyses.county_analysis import summary_and_results
-from .ledger import Col, add_kv_sheet, add_sheet, new_workbook
+from .ledger import Col, add_kv_sheet, add_qa_sheet, add_sheet, new_workbook
 from ..standards.vocabulary import RATIO_STATUS
 
 STATUS_NAMES = RATIO_STATUS
@@ -262,13 +262,5 @@ def ledger_workbook(county, res):
         Col("压占比例", "比例", "pct"), Col("永久基本农田图斑编号", "编号列表", width=50)],
         heading=f"{title}永久基本农田压占清单",
         note=f"重叠小于 {county.config.sliver_m2:g} m² 的碎片不计")
-    qa = county.qa.to_frame()
-    if len(qa):
-        qa["级别"] = qa["level"].map({"error": "错误", "warning": "警告", "info": "说明"})
-        qa["图层"] = qa["layer"].map(lambda x: ROLE_NAMES.get(x, x or "全县"))
-        qa["涉及要素"] = qa["features"].map(lambda v: "、".join(v[:20]) if isinstance(v, list) else None)
-        add_sheet(wb, "数据质检", qa, [Col("级别", "级别"), Col("图层", "图层"), Col("字段", "field"),
-                                      Col("问题", "message", width=70), Col("数量", "count", "int"),
-                                      Col("涉及要素（前20个）", "涉及要素", width=60)], totals=False,
-                  heading=f"{title}数据质检")
+    add_qa_sheet(wb, county.qa.to_frame(), f"{title}数据质检")
     return wb
