@@ -51,7 +51,7 @@ INDICATORS: dict[str, dict[str, str]] = {
         "name": "土地建成率", "unit": "%", "source": SOURCE,
         "formula": "已建成城镇建设用地面积 ÷ 已供应国有建设用地面积"},
     "industrial_far": {
-        "name": "工业用地综合容积率", "unit": "—（比值）", "source": SOURCE,
+        "name": "工业用地综合容积率", "unit": "", "source": SOURCE,
         "formula": "工矿仓储用地上的总建筑面积 ÷ 工矿仓储用地面积"},
     "fixed_asset_per_mu_wan": {
         "name": "工业用地固定资产投入强度", "unit": "万元/亩", "source": SOURCE + "，规程单位为万元/公顷（= 万元/亩 × 15）",
@@ -64,8 +64,8 @@ INDICATORS: dict[str, dict[str, str]] = {
         "formula": "开发区内闲置土地面积 ÷ 已供应国有建设用地面积"},
     "inefficient_share": {
         "name": "城镇低效用地占比", "unit": "%", "source": "城镇低效用地按 [inventory] 的筛查规则认定（docs/rules.md §3.1）",
-        "formula": "开发区内城镇低效用地面积 ÷ 开发区内已建成城镇建设用地面积（[zones] inefficient_basis = "
-                   "supplied 时为 ÷ 已供应国有建设用地面积）"},
+        "formula": "开发区内城镇低效用地面积 ÷ 开发区内已建成城镇建设用地面积（或 ÷ 已供应国有建设用地面积，"
+                   "[zones] inefficient_basis）"},
 }
 
 #: parcel totals the industrial indicators sum: (field, key of the sum, indicator, what it is)
@@ -268,8 +268,9 @@ def development_zones(county, inventory_result=None, config=None, as_of=None) ->
         col["built_m2"] = col[f"{built_key}_m2"]
     else:
         why["built_mu"] = why[f"{built_key}_mu"]
-    built_basis = ("已建成城镇建设用地取已供应土地上 DLTB 地类为建设用地（[zones] built_dlbm）的部分"
-                   if s.built_scope == "supplied" else "已建成城镇建设用地取开发区内 DLTB 地类为建设用地（[zones] built_dlbm）的土地")
+    what = "地类图斑（DLTB）地类为城镇建设用地（不含农村宅基地、空闲地、盐田）"
+    built_basis = (f"已建成城镇建设用地取已供应土地中{what}的部分" if s.built_scope == "supplied"
+                   else f"已建成城镇建设用地取开发区内{what}的土地")
 
     # 闲置, 低效: the inventory's land
     for key, frame, label in (("idle", inv.idle, "闲置土地"), ("inefficient", inv.inefficient, "城镇低效用地")):
@@ -402,9 +403,9 @@ def development_zones(county, inventory_result=None, config=None, as_of=None) ->
                "basis": {"supply_condition": basis, "built": built_basis,
                          "industrial": "工矿仓储用地取用途含" + "、".join(s.industrial_uses) + "的宗地；建筑面积、"
                          "固定资产投资、税收按宗地落在开发区内的面积比例分摊",
-                         "inefficient": "城镇低效用地占比的分母为" + ("开发区内已建成城镇建设用地（DLTB）"
-                                                                  if s.inefficient_basis == "built"
-                                                                  else "开发区内已供应国有建设用地")},
+                         "inefficient": "分母为" + ("开发区内已建成城镇建设用地（地类图斑，不限于已供应土地）"
+                                                    if s.inefficient_basis == "built"
+                                                    else "开发区内已供应国有建设用地")},
                "zones": rows[:-1], "total": rows[-1]}
     if section_why:
         summary["unavailable"] = section_why

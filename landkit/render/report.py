@@ -39,6 +39,7 @@ from ..analyses.county_analysis import summary_and_results
 from .export import json_ready
 from .offline import assert_offline, inline_assets, jquery_uses
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
+from .zones import report_context as zones_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BYTES = 10 * 1024 * 1024
@@ -580,7 +581,7 @@ def _context(county, analysis, m) -> dict:
         "schema_version": summary.get("schema_version"),
         "cards": kpi_cards(summary), "sat": sat, "inv": inv, "disp": disp, "disp_towns": disp_towns, "fo": fo,
         "fo_rows": fo_rows, "names": names, "charts": charts, "qa": qa, "findings": findings,
-        "tracking": tracking, "remind": remind, "history": hist,
+        "tracking": tracking, "remind": remind, "history": hist, "zones": zones_context(summary),
         "sat_reason": reason(summary, "satellite"), "inv_reason": reason(summary, "inventory"),
         "disp_reason": reason(summary, "disposal"), "fo_reason": reason(summary, "farmland_overlap"),
         "illegal_rows": largest_illegal(results, names), "idle_rows": largest_idle(results, names),
