@@ -322,7 +322,8 @@ def development_zones(county, inventory_result=None, config=None, as_of=None) ->
                     lacking = ~has[ib]
                     miss = np.bincount(ia[lacking], minlength=n)
                     col[f"{key}_missing_count"] = miss
-            col[key] = total
+            # a zone whose 工矿仓储 parcels all lack the value: its sum is unknown, not 0
+            col[key] = np.where((col["industrial_m2"] > 0) & (den <= 0), np.nan, total)
             col[f"{key}_denominator_m2"] = den
     # the indicators
     notes_by_zone = [[] for _ in range(n)]
@@ -358,6 +359,8 @@ def development_zones(county, inventory_result=None, config=None, as_of=None) ->
             ratios[ikey][i], r = _ratio(m(key), den, why.get(key), None, zero)
             if r:
                 w[ikey] = r
+            if m(key) is not None and not np.isfinite(m(key)):
+                w[key] = zero
             miss = m(f"{key}_missing_count")
             if miss and ratios[ikey][i] is not None:
                 notes_by_zone[i].append(f"{int(miss)} 宗工矿仓储用地宗地缺少{label}，{INDICATORS[ikey]['name']}"
@@ -379,9 +382,8 @@ def development_zones(county, inventory_result=None, config=None, as_of=None) ->
             row[f"{key}_mu"] = area_mu(f"{key}_m2", i)
         for key in ("supply_count", "industrial_parcel_count", "idle_count", "inefficient_count"):
             row[key] = int(col[key][i]) if key in col else None
-        row["floor_area_m2"] = float(col["floor_area_m2"][i]) if "floor_area_m2" in col else None
-        for key in ("fixed_asset_wan", "tax_wan"):
-            row[key] = float(col[key][i]) if key in col else None
+        for key in ("floor_area_m2", "fixed_asset_wan", "tax_wan"):
+            row[key] = float(col[key][i]) if key in col and np.isfinite(col[key][i]) else None
         for key in INDICATORS:
             row[key] = ratios[key][i]
         for key, ha in (("fixed_asset_per_mu_wan", "fixed_asset_per_ha_wan"), ("tax_per_mu_wan", "tax_per_ha_wan")):

@@ -119,18 +119,15 @@ def map_values(res) -> tuple[gpd.GeoDataFrame | None, list[str], list[list[str]]
     without zones. Values are display text (2 decimals, half up, as the report rounds)."""
     if res is None or res.zones is None or not len(res.zones):
         return None, [], []
-    from ..standards.units import round_half_up
-    from .maps import fmt_mu, fmt_pct, fmt_text
     z = res.zones
 
     def show(v, key, kind):
         if v is None or not np.isfinite(float(v)):
             return "未提供数据"
-        if kind == "pct":
-            return fmt_pct(v)
         unit = INDICATORS[key]["unit"]
-        return f"{round_half_up(float(v), 2):,.2f}" + (f" {unit}" if "/" in unit else "")
+        return display(v, kind) + (f" {unit}" if "/" in unit else "")
     fields = ["开发区", "代码", "面积"] + [INDICATORS[k]["name"] for k, _ in SHOWN]
-    values = [[fmt_text(r["name"]), fmt_text(r["code"]), fmt_mu(r["area_mu"])]
-              + [show(r[k], k, kind) for k, kind in SHOWN] for _, r in z.iterrows()]
+    values = [["" if r["name"] is None else str(r["name"]), "" if r["code"] is None else str(r["code"]),
+               display(r["area_mu"], "mu") + " 亩"] + [show(r[k], k, kind) for k, kind in SHOWN]
+              for _, r in z.iterrows()]
     return z, fields, values
