@@ -100,7 +100,7 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
         ("STBHHX", st_geom, st_df), ("CZKFBJ", cz_geom, cz_df),
     ]
     if len(kfq_geom):
-        layers.append(("开发区", kfq_geom, kfq_df))
+        layers.append(("开发区", kfq_geom, kfq_df.rename(columns=Z.PINYIN) if formats == "utf8" else kfq_df))
     written = {}
     for nm, g, df in layers:
         written[nm] = _write(out, nm, g, df, fr, formats, stamp)

@@ -11,6 +11,9 @@ from ._util import GRID, ellipsoidal, polygons_only, rng_for, snap
 
 #: how far (m) a zone reaches beyond the industrial park it is drawn around
 REACH = 300.0
+#: the national-style abbreviations, for UTF-8 shapefiles (where 开发区代码 and 开发区名称 both cut
+#: to 开发区 in 10 bytes)
+PINYIN = {"开发区代码": "KFQDM", "开发区名称": "KFQMC", "开发区级别": "KFQJB", "区块名称": "QKMC"}
 
 
 def make_zones(fr: Frame, seed: int, xzq_geom):
