@@ -219,7 +219,7 @@ class ZoneSettings:
                                "已供应土地上的已建成部分（建成率不超过 100%），zone = 开发区内全部已建成土地",
                                kind="str", choices=("supplied", "zone"))
     industrial_uses: list[str] = setting(["工业", "工矿", "仓储", "物流", "采矿", "0601", "0602", "0508"],
-                                         "宗地用途含其中任一词（或等于其中的编码）时计为工矿仓储用地（工业用地）",
+                                         "宗地用途含其中任一项（词或地类编码）时计为工矿仓储用地（工业用地）",
                                          kind="list[str]")
     inefficient_basis: str = setting("built", "城镇低效用地占比的分母：built = 开发区内已建成城镇建设用地（DLTB，"
                                      "不限于供地图层所载的土地），supplied = 开发区内已供应国有建设用地", kind="str",
