@@ -417,18 +417,24 @@ def development_zones(county, inventory_result=None, config=None, as_of=None) ->
 
 
 def _frame(rows: list[dict], geoms: np.ndarray, crs) -> gpd.GeoDataFrame:
-    """The rows as a GeoDataFrame (None → NaN in number columns; lists joined with 、)."""
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("unavailable", "notes")} for r in rows])
-    df["blocks"] = ["、".join(b) for b in df["blocks"]]
-    df["unavailable"] = ["；".join(f"{INDICATORS[k]['name'] if k in INDICATORS else k}：{v}"
-                                   for k, v in (r.get("unavailable") or {}).items() if k in INDICATORS)
-                         for r in rows]
-    df["notes"] = ["；".join(r.get("notes") or []) for r in rows]
-    for c in df.columns:
-        if c.endswith(("_mu", "_m2", "_wan", "_rate", "_share", "_far")) or c in ("fixed_asset_per_mu_wan",):
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    for c in ("supply_count", "industrial_parcel_count", "idle_count", "inefficient_count"):
-        df[c] = pd.array(df[c], dtype="Int64")
-    for c in [c for c in df.columns if c.endswith("_mu")]:
-        df[c[:-3] + "_ha"] = df[c] * 1.0 / 15.0
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+    """The rows as a GeoDataFrame: None → NaN in number columns (counts Int64), lists joined with
+    、, the reasons of the indicators as one text column, 公顷 beside every 亩 column."""
+    cols: dict = {}
+    for k in rows[0]:
+        if k in ("unavailable", "notes"):
+            continue
+        vals = [r.get(k) for r in rows]
+        if k == "blocks":
+            cols[k] = ["、".join(v) for v in vals]
+        elif k.endswith("_count"):
+            cols[k] = pd.array(vals, dtype="Int64")
+        elif k.endswith(("_mu", "_m2", "_wan", "_rate", "_share", "_far")):
+            cols[k] = np.array([np.nan if v is None else v for v in vals], dtype="float64")
+            if k.endswith("_mu"):
+                cols[k[:-3] + "_ha"] = cols[k] / 15.0
+        else:
+            cols[k] = vals
+    cols["unavailable"] = ["；".join(f"{INDICATORS[k]['name']}：{v}" for k, v in (r.get("unavailable") or {}).items()
+                                    if k in INDICATORS) for r in rows]
+    cols["notes"] = ["；".join(r.get("notes") or []) for r in rows]
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
