@@ -350,3 +350,25 @@ def test_sample_county_zones_against_its_files():
                   "idle_share", "inefficient_share"):
             assert r[k] is not None and 0 < r[k] or k == "idle_share", (code, k)
     assert rows["KFQ42070401"]["blocks"] == ["北区", "南区"]
+
+
+def test_zones_without_names_or_with_two_names(tmp_path):
+    d = make_county(tmp_path / "420704_鄂城区")
+    for f in d.glob("开发区.*"):
+        f.unlink()
+    write_shp(gpd.GeoDataFrame({"备注": ["东片", "西片"]}, geometry=[box(0, 0, 400, 400), box(500, 0, 700, 300)],
+                               crs=CRS), d / "开发区.shp")
+    c = lk.read_county(d)
+    res = development_zones(c)
+    assert [r["name"] for r in res.summary["zones"]] == ["开发区 FID 0", "开发区 FID 1"]
+    assert [f.code for f in res.findings] == ["zone_unnamed"] and res.findings[0].features == ["FID 0", "FID 1"]
+    for f in d.glob("开发区.*"):
+        f.unlink()
+    write_shp(gpd.GeoDataFrame({"KFQDM": ["K1", "K1"], "KFQMC": ["临江开发区", "临江经济开发区"]},
+                               geometry=[box(0, 0, 400, 400), box(500, 0, 700, 300)], crs=CRS), d / "开发区.shp")
+    res = development_zones(lk.read_county(d))
+    assert len(res.summary["zones"]) == 1 and res.summary["zones"][0]["name"] == "临江开发区"
+    assert res.summary["zones"][0]["area_mu"] == pytest.approx(
+        geod_area_m2(shapely.union_all([box(0, 0, 400, 400), box(500, 0, 700, 300)])) * MU, rel=REL)
+    f, = res.findings
+    assert f.code == "zone_names_differ" and "临江开发区、临江经济开发区" in f.message and f.field == "开发区名称"
