@@ -581,7 +581,7 @@ def _context(county, analysis, m) -> dict:
         "schema_version": summary.get("schema_version"),
         "cards": kpi_cards(summary), "sat": sat, "inv": inv, "disp": disp, "disp_towns": disp_towns, "fo": fo,
         "fo_rows": fo_rows, "names": names, "charts": charts, "qa": qa, "findings": findings,
-        "tracking": tracking, "remind": remind, "history": hist, "zones": zones_context(summary),
+        "tracking": tracking, "remind": remind, "history": hist,
         "sat_reason": reason(summary, "satellite"), "inv_reason": reason(summary, "inventory"),
         "disp_reason": reason(summary, "disposal"), "fo_reason": reason(summary, "farmland_overlap"),
         "illegal_rows": largest_illegal(results, names), "idle_rows": largest_idle(results, names),
@@ -599,6 +599,7 @@ def render_report(county, analysis, *, basemap=None, map_options: dict | None = 
     opts.setdefault("collapsed_control", True)
     m = county_map(county, analysis, basemap=basemap, height="640px", **opts)
     ctx = _context(county, analysis, m)
+    ctx["zones"] = zones_context(ctx["summary"])          # the 开发区 section (render/zones.py)
     html = _env().get_template("report.html.j2").render(**ctx)
     assert_offline(html)
     return html, m.lk_stats
