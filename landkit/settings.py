@@ -47,7 +47,7 @@ from .errors import ConfigError
 
 #: layer roles a county folder can hold (``[layers]``, ``[fields.<role>]``)
 ROLES = ("dltb", "yjjbnt", "patches", "approvals", "supply", "parcels", "townships",
-         "stbhhx", "czkfbj")
+         "stbhhx", "czkfbj", "zones")
 
 JUDGEMENT_CLASSES = ("legal", "illegal", "other", "pseudo", "unjudged")
 LAND_CLASSES = ("农用地", "建设用地", "未利用地")
@@ -214,6 +214,33 @@ class DisposalSettings:
             self.idle_target = self.target
 
 
+#: DLTB codes counted as 已建成城镇建设用地 (docs/rules.md §3.6): 三调 建设用地 less 0603 盐田,
+#: 0702 农村宅基地 (not 城镇) and 1201 空闲地 (not built)
+BUILT_DLBM = ["05H1", "0508", "0601", "0602", "0701", "08H1", "08H2", "08H2A", "0809", "0810", "0810A", "09",
+              "1001", "1002", "1003", "1004", "1005", "1007", "1008", "1009", "1109"]
+
+
+@dataclass
+class ZoneSettings:
+    """``[zones]``: the 开发区 土地节约集约利用 indicators (docs/rules.md §3.6; 《开发区土地集约利用评价规程》)."""
+    supply_basis: str = setting("approved_or_supplied", "土地供应率的分母“已达到供地条件的土地”取什么："
+                                "approved_or_supplied = 开发区内已批准（农转用/征收）或已供应的土地（已供 + 批而未供），"
+                                "approved = 开发区内已批准的土地（分子为其中已供应的部分）", kind="str",
+                                choices=("approved_or_supplied", "approved"))
+    built_dlbm: list[str] = setting(BUILT_DLBM, "计为已建成城镇建设用地的 DLTB 地类编码（默认为三调建设用地，"
+                                    "不含 0603 盐田、0702 农村宅基地、1201 空闲地）", kind="list[str]")
+    built_scope: str = setting("supplied", "土地建成率的分子“已建成城镇建设用地”统计范围：supplied = 开发区内"
+                               "已供应土地上的已建成部分（建成率不超过 100%），zone = 开发区内全部已建成土地",
+                               kind="str", choices=("supplied", "zone"))
+    industrial_uses: list[str] = setting(["工业", "工矿", "仓储", "物流", "采矿", "0601", "0602", "0508"],
+                                         "宗地用途含其中任一项（词或地类编码）时计为工矿仓储用地（工业用地）",
+                                         kind="list[str]")
+    inefficient_basis: str = setting("built", "城镇低效用地占比的分母：built = 开发区内已建成城镇建设用地（DLTB，"
+                                     "不限于供地图层所载的土地），supplied = 开发区内已供应国有建设用地", kind="str",
+                                     choices=("built", "supplied"))
+    money_unit: str = setting("万元", "宗地固定资产投资、税收总额字段的单位", kind="str", choices=("万元", "元"))
+
+
 @dataclass
 class ReportSettings:
     """``[report]``: the leadership report and its map."""
@@ -299,7 +326,7 @@ SECTIONS: dict[str, type] = {
     "township": TownshipSettings,
     "satellite": SatelliteSettings, "inventory": InventorySettings, "disposal": DisposalSettings,
     "report": ReportSettings,
-    "adjust": AdjustSettings,
+    "adjust": AdjustSettings, "zones": ZoneSettings,
 }
 #: sections that are tables of the user's own keys (checked by their own rules)
 TABLE_SECTIONS = {
@@ -511,6 +538,7 @@ class Settings:
     disposal: DisposalSettings = field(default_factory=DisposalSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     adjust: AdjustSettings = field(default_factory=AdjustSettings)
+    zones: ZoneSettings = field(default_factory=ZoneSettings)
     sources: list[str] = field(default_factory=list)
     raw: dict[str, dict] = field(default_factory=dict, repr=False)
     origin: dict = field(default_factory=dict, repr=False)

@@ -177,6 +177,18 @@ def test_run_summary_without_ratio_or_satellite():
     assert "卫片：该县没有卫片图斑图层" in out and "永久基本农田压占" not in out
 
 
+def test_run_summary_zones_line():
+    s = _summary()
+    assert "开发区" not in run_summary(s)                             # no 开发区 layer: no line
+    s["development_zones"] = {"available": True, "zone_count": 2, "total": {
+        "supply_rate": 0.82304, "built_rate": None, "fixed_asset_per_mu_wan": 201.5406, "tax_per_mu_wan": 12.2133,
+        "unavailable": {"built_rate": "开发区内没有已供应的国有建设用地"}}}
+    out = run_summary(s)
+    assert ("开发区（2 个，合计）：土地供应率 82.30%，土地建成率 未提供数据（开发区内没有已供应的国有建设用地），"
+            "投入强度 201.54 万元/亩，地均税收 12.21 万元/亩") in out
+    assert out.splitlines()[-1] == "结果已写入：/out/鄂城区"
+
+
 def test_run_summary_escapes_markup():
     s = _summary()
     s["county"]["name"] = "[bold]某[/bold]县"

@@ -18,12 +18,16 @@ from conftest import dltb_frame, write_shp
     ("JBNTBHTB", "yjjbnt"), ("卫片图斑", "patches"), ("WPTB_2024", "patches"), ("批准用地", "approvals"),
     ("供地", "supply"), ("GDYD", "supply"), ("宗地", "parcels"), ("ZD", "parcels"), ("XZQ", "townships"),
     ("乡镇界线", "townships"), ("STBHHX", "stbhhx"), ("城镇开发边界", "czkfbj"), ("CSKFBJ", "czkfbj"),
+    ("开发区", "zones"), ("KFQ", "zones"), ("KFQ_2024", "zones"), ("开发区范围", "zones"), ("工业园区界线", "zones"),
+    # "开发区" qualifies another layer's name: that layer, not the zone boundaries
+    ("开发区宗地", "parcels"), ("开发区供地", "supply"), ("开发区批准用地", "approvals"), ("开发区DLTB", "dltb"),
+    ("开发区城镇开发边界", "czkfbj"),
 ])
 def test_role_hints(name, role):
     assert role_of(name)[0] == role
 
 
-@pytest.mark.parametrize("name", ["XZQJX", "readme", "CZCDYD", "LSYD"])
+@pytest.mark.parametrize("name", ["XZQJX", "readme", "CZCDYD", "LSYD", "KFQJX2"])
 def test_names_that_are_not_roles(name):
     assert role_of(name)[0] is None
 

@@ -265,3 +265,48 @@ def test_progress_section_and_trend_in_chromium(browser, tmp_path, artifacts):
     finally:
         pg.close()
     shutil.rmtree(out1, ignore_errors=True)
+
+
+def test_zones_section_and_map_layer_in_chromium(browser, tmp_path, artifacts):
+    """The sample county's 开发区 section: one row per zone and the total, each figure as in
+    summary.json, the definitions as header tooltips and footnotes; the zone outlines on the map
+    open a popup with the indicators."""
+    c = lk.read_county(SAMPLE)
+    res = analyse(c)
+    out = tmp_path / "zones"
+    build_report(c, res, out / "report.html")
+    write_json(res["summary"], out / "summary.json")
+    sj = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    zs = sj["development_zones"]
+    pg = Page(browser, out / "report.html")
+    try:
+        assert pg.blocked == [] and pg.errors == []
+        sec = pg.page.locator("#zones")
+        sec.scroll_into_view_if_needed()
+        assert sec.is_visible() and "开发区土地节约集约利用" in sec.inner_text()
+        rows = sec.locator("#zone-indicators tbody tr")
+        assert rows.count() == len(zs["zones"]) + 1
+        for i, z in enumerate(zs["zones"]):
+            cells = rows.nth(i).locator("td")
+            assert z["name"] in cells.nth(0).inner_text()
+            assert cells.nth(2).inner_text() == pct(z["supply_rate"])
+        titles = sec.locator("#zone-indicators th[title]").evaluate_all("els => els.map(e => e.title)")
+        assert len(titles) == 7 and titles[0].startswith("土地供应率 = 已供应国有建设用地面积 ÷ 已达到供地条件的土地面积")
+        assert sec.locator("ol.zone-defs li").count() == 7
+        items = [(p, v) for p, v, _ in pg.kpis() if p.startswith("development_zones.")]
+        assert len(items) == 4 * 8 + 4 * 7
+        for path, raw in items:
+            assert json.loads(raw) == get(sj, path), path
+        sec.screenshot(path=str(artifacts / "zones_section.png"))
+        txt = pg.page.evaluate("""() => {
+            const m = Object.values(window).find(v => v instanceof L.Map); let out = null;
+            m.eachLayer(l => { if (!out && l instanceof L.Path && l.getPopup() && l.feature
+                                && l.feature.properties.k === 'z') { l.openPopup(); out = true; } });
+            const p = document.querySelector('.leaflet-popup-content'); return p ? p.textContent : null; }""")
+        assert txt and "开发区范围" in txt and "土地供应率" in txt and "万元/亩" in txt
+        assert any(z["name"] in txt for z in zs["zones"])
+        pg.page.locator("#map").scroll_into_view_if_needed()
+        pg.page.screenshot(path=str(artifacts / "zones_map.png"))
+        assert pg.errors == []
+    finally:
+        pg.close()

@@ -20,7 +20,7 @@ from landkit.synth import make_county
 from landkit.synth._base import load_ezhou_lonlat
 
 SMALL = dict(n_dltb=2000, n_patches=80, n_approvals=14, n_supply=45, n_parcels=40, seed=420704)
-SHAPEFILES = ["DLTB", "XZQ", "YJJBNTBHTB", "卫片图斑", "批准用地", "供地", "STBHHX", "CZKFBJ"]
+SHAPEFILES = ["DLTB", "XZQ", "YJJBNTBHTB", "卫片图斑", "批准用地", "供地", "STBHHX", "CZKFBJ", "开发区"]
 CULTIVATED = {"0101", "0102", "0103"}
 
 
@@ -347,6 +347,29 @@ def test_parcels_and_planning(county):
     assert set(cz["GHFQMC"]) <= {"城镇集中建设区", "城镇弹性发展区"} and "城镇集中建设区" in set(cz["GHFQMC"])
     st = _read(county, "STBHHX")
     assert len(st) >= 2 and shapely.is_valid(st.geometry.values).all()
+
+
+def test_zones_over_built_up_land_and_parcel_values(county):
+    z = _read(county, "开发区")
+    assert list(z.columns[:4]) == ["开发区代码", "开发区名称", "开发区级别", "区块名称"]
+    assert z["开发区代码"].nunique() == 3 and len(z) == 4          # the first zone is two 区块 with one code
+    first = z[z["开发区代码"] == z["开发区代码"].iloc[0]]
+    assert len(first) == 2 and first["开发区名称"].nunique() == 1 and set(first["区块名称"]) <= {"东区", "西区",
+                                                                                          "南区", "北区"}
+    assert shapely.is_valid(z.geometry.values).all()
+    boundary = shapely.union_all(_read(county, "XZQ").geometry.values)
+    assert shapely.covered_by(shapely.buffer(z.geometry.values, -0.01), boundary).all()
+    sup = _read(county, "供地")
+    zd = pyogrio.read_dataframe(county / "宗地.gpkg", layer="宗地")
+    for g in z.geometry.values:                                       # every zone has parcels, most have supply
+        assert shapely.intersects(g, zd.geometry.values).any()
+    assert sum(shapely.intersects(g, sup.geometry.values).any() for g in z.geometry.values) >= 2
+    # the value fields agree with the per-area fields they stand beside
+    mu = ellipsoidal_area(zd.geometry.values, 4526) * 3 / 2000
+    assert np.allclose(zd["建筑面积"], zd["容积率"] * zd["宗地面积"], rtol=0, atol=0.05)   # both rounded to 0.01
+    assert np.allclose(zd["税收总额"], zd["亩均税收"] * mu, rtol=1e-6, atol=0.01)
+    per_mu = zd["固定资产投资"] / mu
+    assert per_mu.between(30, 1300).all() and 120 < per_mu.median() < 320
 
 
 # ----------------------------------------------------------------- other counties and formats

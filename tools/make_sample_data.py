@@ -31,10 +31,13 @@ LAYERS = [
     ("卫片图斑", "卫片图斑.shp", "卫片执法 monitoring patches, Chinese field names", "Shapefile, GBK, no .cpg, LDID 0"),
     ("批准用地", "批准用地.shp", "农转用/征收 approval batches 2012–2024", "Shapefile, GBK, no .cpg, LDID 0"),
     ("供地", "供地.shp", "land supply records (names cut to 10 bytes)", "Shapefile, GBK, no .cpg, LDID 0"),
-    ("宗地", "宗地.gpkg", "industrial/commercial parcels with 亩均税收", "GeoPackage (layer 宗地), UTF-8"),
+    ("宗地", "宗地.gpkg", "industrial/commercial parcels with 亩均税收, 建筑面积, 固定资产投资, 税收总额",
+     "GeoPackage (layer 宗地), UTF-8"),
     ("XZQ", "XZQ.shp", "乡镇 (14 townships; real names, synthetic boundaries)", "Shapefile, GBK, no .cpg, LDID 0"),
     ("STBHHX", "STBHHX.shp", "生态保护红线", "Shapefile, GBK, no .cpg, LDID 0"),
     ("CZKFBJ", "CZKFBJ.shp", "城镇开发边界 (城镇集中建设区 / 城镇弹性发展区)", "Shapefile, GBK, no .cpg, LDID 0"),
+    ("开发区", "开发区.shp", "开发区 boundaries: 3 zones over the industrial parks, one in two 区块",
+     "Shapefile, GBK, no .cpg, LDID 0"),
 ]
 
 
@@ -165,6 +168,11 @@ Notes on content:
   ago with 已开发面积 < 1/3 or 已投资额 < 25 %; disposed = 处置日期 in 2024). Edge dates:
   约定动工日 exactly 2023-12-31 on `{st.get('edge_exact_one_year', '')}`, 2023-02-28 on
   `{st.get('edge_feb28', '')}`, 2020-02-29 on `{st.get('edge_leap', '')}`.
+* **开发区** (development zones, for the 节约集约 indicators): 3 zones drawn about 300 m around
+  the biggest industrial parks; the largest, 开发区代码 `KFQ42070401`, is two features (两个区块,
+  one code), as 一区多园 boundaries arrive. Fields 开发区代码, 开发区名称, 开发区级别, 区块名称.
+  **宗地** carries 建筑面积 (m² = 容积率 × 宗地面积), 固定资产投资 (万元) and 税收总额 (万元 =
+  亩均税收 × 亩) for the 工业用地综合容积率, 投入强度 and 地均税收.
 * The DLTB shows what was built: supplied parcels started before 2024 appear as 工业/商服/
   住宅/… land, unsupplied "未供即用" land as roads or public facilities, idle land as 1201 空闲地.
 

@@ -21,6 +21,7 @@ from .disposal import DisposalResult, disposal_rate
 from .farmland import FarmlandResult, farmland_overlap
 from .inventory import InventoryResult, inventory
 from .satellite import SatelliteResult, satellite_ratio
+from .zones import ZonesResult, development_zones
 
 SCHEMA_VERSION = "1.0"
 OVERLAP_ROLES = ("approvals", "supply", "parcels", "patches")
@@ -36,12 +37,15 @@ class CountyAnalysis:
     farmland : {layer role: 永久基本农田 overlap of that layer} (approvals, supply, parcels, patches)
     inventory : the 存量建设用地 大盘点 (four categories, per-row tables)
     disposal : the 处置率 of 批而未供 and 闲置土地
+    zones : the 开发区 节约集约 indicators (``summary["development_zones"]``); without a zone
+        layer a result whose summary says so
     """
     summary: dict
     inventory: InventoryResult
     disposal: DisposalResult
     satellite: SatelliteResult | None = None
     farmland: dict[str, FarmlandResult] = field(default_factory=dict)
+    zones: ZonesResult | None = None
 
     @property
     def results(self) -> dict:
@@ -50,6 +54,8 @@ class CountyAnalysis:
         if self.satellite is not None:
             out["satellite"] = self.satellite
         out.update({f"farmland_{role}": r for role, r in self.farmland.items()})
+        if self.zones is not None and self.zones.zones is not None:
+            out["zones"] = self.zones
         return out
 
     def __getitem__(self, key: str):
@@ -102,10 +108,14 @@ def analyse(county, checks: dict | None = None) -> CountyAnalysis:
             farmland[role] = r
             fo[role] = {"name": ROLE_NAMES[role], **r.summary}
     summary["farmland_overlap"] = fo
+    zones = development_zones(county, inv)
+    summary["development_zones"] = zones.summary
+    for f in zones.findings:
+        county.qa.add(f)
     summary["qa"] = {**county.qa.to_dict()}
     # file paths relative to the county folder: summary.json and the report show no machine path
     summary = portable_paths(summary, {county.path: ""}) if getattr(county, "path", None) else summary
-    return CountyAnalysis(summary, inv, disp, sat, farmland)
+    return CountyAnalysis(summary, inv, disp, sat, farmland, zones)
 
 
 def generated_at(config=None) -> str:

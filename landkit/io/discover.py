@@ -19,9 +19,10 @@ HINTS: dict[str, tuple[str, ...]] = {
     "townships": ("XZQ", "乡镇", "行政区"),
     "stbhhx": ("STBHHX", "生态保护红线", "生态红线"),
     "czkfbj": ("CZKFBJ", "CSKFBJ", "城镇开发边界"),
+    "zones": ("KFQ", "开发区", "开发园区", "工业园区", "产业园区"),
 }
 ROLE_ORDER = ("stbhhx", "czkfbj", "yjjbnt", "dltb", "patches", "approvals", "supply", "parcels",
-              "townships")
+              "townships", "zones")
 RASTER_EXTS = {".tif", ".tiff", ".img"}
 
 
@@ -56,10 +57,20 @@ def hint_score(name: str, hint: str) -> int:
     return 1 if h in name else 0
 
 
+#: roles whose hints count only when no other role's hint matches: "开发区" often qualifies another
+#: layer's name (开发区宗地, 开发区供地), which is then that layer, not the zone boundaries
+QUALIFIER_ROLES = ("zones",)
+
+
 def role_of(name: str) -> tuple[str | None, int]:
     """The role a layer name suggests, with its match score."""
+    best = _best_role(name, [r for r in ROLE_ORDER if r not in QUALIFIER_ROLES])
+    return best if best[0] is not None else _best_role(name, QUALIFIER_ROLES)
+
+
+def _best_role(name: str, roles) -> tuple[str | None, int]:
     best = (None, 0)
-    for role in ROLE_ORDER:
+    for role in roles:
         for i, hint in enumerate(HINTS[role]):
             s = hint_score(name, hint)
             if s:

@@ -127,6 +127,11 @@ SCHEMAS: dict[str, list[FieldSpec]] = {
         F("是否规上", "规上企业", "是否规上企业"),
         F("投产年份", "投产时间", "投产日期"),
         F("联系电话", "LXDH"),
+        # 开发区 节约集约 indicators (docs/rules.md §3.6): totals per parcel
+        F("建筑面积", "总建筑面积", "JZMJ", "ZJZMJ", kind="float", label="建筑面积（平方米）"),
+        F("固定资产投资", "固定资产投资额", "累计固定资产投资", "固定资产总投资", "GDZCTZ", kind="float",
+          label="固定资产投资（万元）"),
+        F("税收总额", "税收", "实缴税收", "纳税总额", "SSZE", kind="float", label="税收总额（万元）"),
     ],
     "townships": [
         F("XZQDM", "行政区代码", "乡镇代码", kind="code", required=True, label="行政区代码"),
@@ -134,18 +139,24 @@ SCHEMAS: dict[str, list[FieldSpec]] = {
     ],
     "stbhhx": [F("BSM", "标识码"), F("HXMC", "红线名称", "MC")],
     "czkfbj": [F("BSM", "标识码"), F("GHFQDM", "规划分区代码"), F("GHFQMC", "规划分区名称")],
+    "zones": [
+        F("开发区代码", "KFQDM", "开发区编码", "园区代码", "所属开发区代码", label="开发区代码"),
+        F("开发区名称", "KFQMC", "园区名称", "所属开发区名称", "开发区", "名称", "MC", label="开发区名称"),
+        F("开发区级别", "KFQJB", "级别", "园区级别", label="开发区级别"),
+        F("区块名称", "QKMC", "区块", "区块编号", label="区块名称"),
+    ],
 }
 
 ROLE_NAMES = {
     "dltb": "地类图斑", "yjjbnt": "永久基本农田", "patches": "卫片图斑", "approvals": "批准用地",
     "supply": "供地", "parcels": "宗地", "townships": "乡镇界线", "stbhhx": "生态保护红线",
-    "czkfbj": "城镇开发边界",
+    "czkfbj": "城镇开发边界", "zones": "开发区",
 }
 
 #: id field per role used to name features in QA and outputs
 ID_FIELDS = {"dltb": "BSM", "yjjbnt": "YJJBNTTBBH", "patches": "监测编号", "approvals": "批准文号",
              "supply": "电子监管号", "parcels": "宗地代码", "townships": "XZQDM", "stbhhx": "BSM",
-             "czkfbj": "BSM"}
+             "czkfbj": "BSM", "zones": "开发区代码"}
 
 
 def shapefile_cuts(name: str) -> set[str]:

@@ -169,7 +169,23 @@ def print_run_summary(summary: dict, out_dir, console, total_seconds: float | No
                                  f"{_mu(v.get('overlap_mu'), v.get('reason') or _reason(fo, role))}"))
     _print_inventory(summary.get("inventory"), console)
     _print_disposal(summary.get("disposal"), console)
+    _print_zones(summary.get("development_zones"), console)
     console.print(escape(f"结果已写入：{out_dir}"))
+
+
+def _print_zones(zs, console) -> None:
+    """开发区 节约集约 of all zones together (only when the county has a 开发区 layer)."""
+    if not isinstance(zs, dict) or not zs.get("available") or not isinstance(zs.get("total"), dict):
+        return
+    t = zs["total"]
+    parts = []
+    for key, name, kind in (("supply_rate", "土地供应率", "pct"), ("built_rate", "土地建成率", "pct"),
+                            ("fixed_asset_per_mu_wan", "投入强度", "万元/亩"), ("tax_per_mu_wan", "地均税收", "万元/亩")):
+        v = t.get(key)
+        shown = f"{NO_DATA}（{(t.get('unavailable') or {}).get(key) or '未计算'}）" if v is None else \
+            (_rate(v) if kind == "pct" else f"{v:.2f} {kind}")
+        parts.append(f"{name} {shown}")
+    console.print(escape(f"开发区（{zs.get('zone_count')} 个，合计）：" + "，".join(parts)))
 
 
 def _print_inventory(inv, console) -> None:

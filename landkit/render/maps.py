@@ -521,6 +521,22 @@ def _patch_layers(county, results, names, opts) -> list[DisplayLayer]:
     return out
 
 
+def _zone_layers(county, results, opts) -> list[DisplayLayer]:
+    """开发区 outlines with their 节约集约 indicators (render/zones.py); without an analysis the
+    zone layer's own names."""
+    from .zones import ZONE_STYLE, map_values
+    z, fields, values = map_values((results or {}).get("zones"))
+    if z is None:
+        z = county.layers.get("zones") if hasattr(county, "layers") else None
+        if z is None or len(z) == 0:
+            return []
+        fields = ["开发区", "代码", "面积"]
+        values = [[fmt_text(n), fmt_text(c), fmt_mu(a)]
+                  for n, c, a in zip(_col(z, "开发区名称"), _col(z, "开发区代码"), _area_mu_col(z))]
+    return [_vector_layer("zones", "开发区范围", z, z.crs, opts, keys=["z"] * len(z), fields=fields, values=values,
+                          styles={"z": ZONE_STYLE}, legend=[("开发区范围", "z")], tip_fields=2)]
+
+
 def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: float = 1.0,
                    township_simplify_m: float = 5.0, vector_limit: int = 5000, vertex_limit: int = 250_000,
                    raster_px: int = 2048, dltb: bool = True) -> list[DisplayLayer]:
@@ -536,6 +552,7 @@ def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: fl
     thematic = _yjjbnt_layer(county, opts)
     layers += thematic
     layers += _context_layers(county, opts)
+    layers += _zone_layers(county, results, opts)
     for more in (_inventory_layers(county, results, names, opts), _overlap_layers(county, results, opts),
                  _patch_layers(county, results, names, opts)):
         thematic += more

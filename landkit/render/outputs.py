@@ -8,6 +8,7 @@ from ..io.fields import ROLE_NAMES
 from ..analyses.county_analysis import summary_and_results
 from .ledger import Col, add_kv_sheet, add_qa_sheet, add_sheet, new_workbook
 from ..standards.vocabulary import RATIO_STATUS
+from .zones import zone_layer, zone_sheet
 
 STATUS_NAMES = RATIO_STATUS
 
@@ -49,6 +50,7 @@ def result_layers(county, res) -> dict[str, gpd.GeoDataFrame]:
     if "satellite" in r:
         _, patches = satellite_frames(r["satellite"])
         out["卫片图斑结果"] = patches
+    out.update(zone_layer(r.get("zones")))
     for role in ("approvals", "supply", "parcels", "patches"):
         fr = r.get(f"farmland_{role}")
         if fr is None:
@@ -240,6 +242,8 @@ def ledger_workbook(county, res):
                       f"{fc.get('month_clear_months', 1)} 个月的月底前核查并判定"))
     if "inventory" in r:
         inventory_sheets(wb, title, county, r["inventory"], r.get("disposal"), s)
+    if s.get("development_zones") is not None:
+        zone_sheet(wb, title, r.get("zones"), s.get("development_zones"))
     rows = []
     for role in ("approvals", "supply", "parcels", "patches"):
         fr = r.get(f"farmland_{role}")

@@ -39,6 +39,7 @@ from ..analyses.county_analysis import summary_and_results
 from .export import json_ready
 from .offline import assert_offline, inline_assets, jquery_uses
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
+from .zones import report_context as zones_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BYTES = 10 * 1024 * 1024
@@ -598,6 +599,7 @@ def render_report(county, analysis, *, basemap=None, map_options: dict | None = 
     opts.setdefault("collapsed_control", True)
     m = county_map(county, analysis, basemap=basemap, height="640px", **opts)
     ctx = _context(county, analysis, m)
+    ctx["zones"] = zones_context(ctx["summary"])          # the 开发区 section (render/zones.py)
     html = _env().get_template("report.html.j2").render(**ctx)
     assert_offline(html)
     return html, m.lk_stats

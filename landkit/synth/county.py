@@ -13,6 +13,7 @@ import shapely
 from . import dltb as D
 from . import landuse as LU
 from . import layers as L
+from . import zones as Z
 from ._base import build_frame
 from ._util import gpkg_fixup, write_dbf
 from .raster import render_image
@@ -88,6 +89,9 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
     xzq_df["DCMJ"] = np.round(ellipsoidal(xzq_geom, fr.crs), 2)
     xzq_df["JSMJ"] = xzq_df["DCMJ"]
     xzq_df = xzq_df.astype({"XZQDM": object, "XZQMC": object})
+    kfq_geom, kfq_df = Z.make_zones(fr, seed, xzq_geom)
+    zd_df = Z.parcel_values(zd_geom, zd_df, seed, fr.crs)
+    log("zones", len(kfq_geom))
 
     stamp = fr.as_of
     layers = [
@@ -95,6 +99,8 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
         ("卫片图斑", wp_geom, wp_df), ("批准用地", ap.geom, ap.df), ("供地", sup.geom, sup.df),
         ("STBHHX", st_geom, st_df), ("CZKFBJ", cz_geom, cz_df),
     ]
+    if len(kfq_geom):
+        layers.append(("开发区", kfq_geom, kfq_df.rename(columns=Z.PINYIN) if formats == "utf8" else kfq_df))
     written = {}
     for nm, g, df in layers:
         written[nm] = _write(out, nm, g, df, fr, formats, stamp)
