@@ -147,7 +147,6 @@ class ChipSet:
                "before": self.images.get("before"), "after": self.images.get("after"),
                "selection": self.selection, "candidate_count": self.candidate_count,
                "patch_count": len(self.items), "chip_count": self.chip_count,
-               "seconds": round(self.seconds, 3),
                "patches": [{"id": p.id, "before": "before" in p.chips, "after": "after" in p.chips,
                             **({"reasons": dict(p.reasons)} if p.reasons else {})} for p in self.items]}
         if self.reason or not self.available:
@@ -253,7 +252,7 @@ def source_window(src, grid: ChipGrid):
     if src.crs != grid.crs:
         xs, ys = (np.asarray(v) for v in warp_transform(grid.crs, src.crs, xs.tolist(), ys.tolist()))
     inv = ~src.transform
-    cols, rows = inv * (xs, ys)
+    cols, rows = inv @ (xs, ys)
     ok = np.isfinite(cols) & np.isfinite(rows)
     if not ok.any():
         return None, None
@@ -314,7 +313,7 @@ def read_chip(src, grid: ChipGrid):
     res = Resampling.average if f > 1 else Resampling.nearest
     data = src.read(bands, window=window, out_shape=(len(bands), oh, ow), resampling=res)
     mask = src.dataset_mask(window=window, out_shape=(oh, ow))
-    wt = src.window_transform(window) * Affine.scale(win[2] / ow, win[3] / oh)
+    wt = src.window_transform(window) @ Affine.scale(win[2] / ow, win[3] / oh)
     out = np.zeros((len(bands), grid.height, grid.width), dtype=data.dtype)
     valid = np.zeros((grid.height, grid.width), dtype=np.uint8)
     for i in range(len(bands)):
