@@ -27,7 +27,11 @@ ROLE_NAMES = {"before": "前时相", "after": "后时相"}
 #: name hints per role (case-insensitive); ASCII hints shorter than 4 letters must be a whole token
 ROLE_HINTS = {"before": ("前时相", "前期", "before", "QSX"), "after": ("后时相", "后期", "after", "HSX")}
 
-_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.年]?(0[1-9]|1[0-2])(?:[-_.月]?(0[1-9]|[12]\d|3[01])日?)?(?!\d)")
+#: dates in file names, most specific first: 2024年6月(8日), 2024-6-8 / 2024.06.08, 20240608 / 202406, 2024-06
+_DATES = (re.compile(r"(?<!\d)((?:19|20)\d{2})年(\d{1,2})月(?:(\d{1,2})日)?"),
+          re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.](\d{1,2})[-_.](\d{1,2})(?!\d)"),
+          re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])?(?!\d)"),
+          re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.](0[1-9]|1[0-2])(?!\d)"))
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,15 @@ class ImageryPair:
 
 def date_in_name(name: str) -> dt.date | None:
     """The date a file name carries (20240115, 2024-01-15, 2024年1月15日, 202401 → 1st of the month)."""
-    for m in _DATE.finditer(Path(name).stem):
-        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
-        try:
-            return dt.date(y, mo, d)
-        except ValueError:
-            continue
+    stem = Path(name).stem
+    for rx in _DATES:
+        for m in rx.finditer(stem):
+            y, mo = int(m.group(1)), int(m.group(2))
+            d = int(m.group(3) or 1) if m.lastindex and m.lastindex >= 3 else 1
+            try:
+                return dt.date(y, mo, d)
+            except ValueError:
+                continue
     return None
 
 
@@ -124,7 +131,9 @@ def find_imagery_pair(folder, rasters, settings) -> ImageryPair:
         used = {c.path for c in chosen.values()}
         dated = sorted(((date_in_name(r.name), r) for r in free if r not in used and not role_in_name(r.name)
                         and date_in_name(r.name)), key=lambda t: (t[0], t[1].name))
-        if "after" in missing and dated and ("before" not in missing or len(dated) >= 2):
+        if len(missing) == 2 and len(dated) < 2:
+            dated = []                   # one dated image is imagery, not a pair
+        if "after" in missing and dated:
             d, r = dated.pop()
             chosen["after"] = ImageDate("after", r, d, "date")
         if "before" in missing and dated:
