@@ -66,7 +66,7 @@ def test_one_page_per_patch_with_its_facts_and_pictures(tmp_path):
         assert f"X（北）{i['x']:.2f} m" in t and "EPSG:4526" in t
         assert f"{i['area_mu']:,.2f} 亩" in t
         assert s["imgs"] == [item.chips["before"].uri, item.chips["after"].uri]
-        for field in ("实地现状", "核查结论", "整改措施", "整改完成时限", "核查人", "核查日期", "复核人"):
+        for field in ("实地现状", "核查结论", "整改措施", "整改完成日期", "核查人", "核查日期", "复核人", "备注"):
             assert field in t
         assert re.search(r"第 \d+ / 4 页", t)
     assert "@page { size: A4 portrait" in html and "break-after: page" in html
