@@ -50,24 +50,28 @@ def sparse_raster(path, *, crs, origin, res, size, paint, tile=256, overviews=No
     tr = Affine(res, 0, origin[0], 0, -res, origin[1])
     prof = dict(driver="GTiff", width=size, height=size, count=3, dtype="uint8", crs=crs, transform=tr, nodata=0,
                 tiled=True, blockxsize=tile, blockysize=tile, compress=compress, sparse_ok=True)
-    area = shapely.buffer(shapely.union_all([g for g, _ in paint]), 400)
-    x0, y0, x1, y1 = area.bounds
-    c0, c1 = int((x0 - origin[0]) / res // tile), int((x1 - origin[0]) / res // tile)
-    r0, r1 = int((origin[1] - y1) / res // tile), int((origin[1] - y0) / res // tile)
-    from rasterio.features import rasterize
     last = (size - 1) // tile
+    tiles = set()
+    for g, _ in paint:                    # the tiles within 400 m of each polygon
+        x0, y0, x1, y1 = shapely.buffer(g, 400).bounds
+        c0, c1 = int((x0 - origin[0]) / res // tile), int((x1 - origin[0]) / res // tile)
+        r0, r1 = int((origin[1] - y1) / res // tile), int((origin[1] - y0) / res // tile)
+        tiles |= {(r, c) for r in range(max(r0, 0), min(r1, last) + 1) for c in range(max(c0, 0), min(c1, last) + 1)}
+    from rasterio.features import rasterize
     with rasterio.open(path, "w", **prof) as dst:
-        for r in range(max(r0, 0), min(r1, last) + 1):
-            for c in range(max(c0, 0), min(c1, last) + 1):
-                win = Window(c * tile, r * tile, tile, tile)
-                wt = rasterio.windows.transform(win, tr)
-                img = np.empty((3, tile, tile), np.uint8)
-                img[:] = np.array(GREY, np.uint8)[:, None, None]
-                for g, rgb in paint:
-                    m = rasterize([(g, 1)], out_shape=(tile, tile), transform=wt, dtype="uint8").astype(bool)
-                    for b in range(3):
-                        img[b][m] = rgb[b]
-                dst.write(img, window=win)
+        for r, c in sorted(tiles):
+            win = Window(c * tile, r * tile, tile, tile)
+            wt = rasterio.windows.transform(win, tr)
+            box = shapely.box(*rasterio.windows.bounds(win, tr))
+            img = np.empty((3, tile, tile), np.uint8)
+            img[:] = np.array(GREY, np.uint8)[:, None, None]
+            for g, rgb in paint:
+                if not shapely.intersects(g, box):
+                    continue
+                m = rasterize([(g, 1)], out_shape=(tile, tile), transform=wt, dtype="uint8").astype(bool)
+                for b in range(3):
+                    img[b][m] = rgb[b]
+            dst.write(img, window=win)
         if overviews:
             dst.build_overviews(overviews, rasterio.enums.Resampling.average)
     return path

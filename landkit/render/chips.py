@@ -29,6 +29,7 @@ without CRS, a patch outside the image. The report then says 未提供数据 wit
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -314,14 +315,14 @@ def read_chip(src, grid: ChipGrid):
     data = src.read(bands, window=window, out_shape=(len(bands), oh, ow), resampling=res)
     mask = src.dataset_mask(window=window, out_shape=(oh, ow))
     wt = src.window_transform(window) @ Affine.scale(win[2] / ow, win[3] / oh)
-    out = np.zeros((len(bands), grid.height, grid.width), dtype=data.dtype)
-    valid = np.zeros((grid.height, grid.width), dtype=np.uint8)
-    for i in range(len(bands)):
-        reproject(data[i], out[i], src_transform=wt, src_crs=src.crs, dst_transform=grid.transform,
-                  dst_crs=grid.crs, resampling=Resampling.bilinear, src_nodata=None, dst_nodata=None)
-    reproject(mask, valid, src_transform=wt, src_crs=src.crs, dst_transform=grid.transform, dst_crs=grid.crs,
-              resampling=Resampling.nearest, src_nodata=None, dst_nodata=0)
-    ok = valid > 0
+    # one warp for the bands and the mask (as one more band: valid where it interpolates to ≥ ½)
+    dtype = data.dtype if data.dtype == np.uint8 else np.float32
+    stack = np.concatenate([data.astype(dtype, copy=False), mask[None].astype(dtype)])
+    warped = np.zeros((len(bands) + 1, grid.height, grid.width), dtype=dtype)
+    reproject(stack, warped, src_transform=wt, src_crs=src.crs, dst_transform=grid.transform, dst_crs=grid.crs,
+              resampling=Resampling.bilinear, src_nodata=None, dst_nodata=None, init_dest_nodata=False)
+    out = warped[:-1]
+    ok = warped[-1] >= 128
     if len(bands) == 1 and src.count == 1:
         try:
             cmap = src.colormap(1)
@@ -436,13 +437,18 @@ def draw_scale_bar(img: np.ndarray, res: float, *, max_share: float = 0.3) -> fl
     return length
 
 
+@functools.lru_cache(maxsize=16)
+def _to_lonlat(wkt: str):
+    from pyproj import CRS, Transformer
+    crs = CRS.from_wkt(wkt)
+    return Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+
+
 def north_angle(grid: ChipGrid) -> float:
     """True north at the chip's centre, degrees clockwise from the grid's up (meridian convergence)."""
-    from pyproj import CRS, Transformer
-    crs = CRS.from_user_input(grid.crs)
     x0, y0, x1, y1 = grid.bounds
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    to_ll = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    to_ll = _to_lonlat(grid.crs.to_wkt())
     lon, lat = to_ll.transform(cx, cy)
     nx, ny = to_ll.transform(lon, min(lat + 0.001, 89.9), direction="INVERSE")
     return math.degrees(math.atan2(nx - cx, ny - cy))
@@ -460,10 +466,12 @@ def draw_north_arrow(img: np.ndarray, angle_deg: float) -> None:
     left = shapely.Polygon([rot(0, -15), rot(0, 4), rot(-8, 10)])
     right = shapely.Polygon([rot(0, -15), rot(8, 10), rot(0, 4)])
     both = shapely.union(left, right)
-    ident = Affine.identity()
-    halo = rasterize([(shapely.buffer(both, 1.6), 1)], out_shape=(h, w), transform=ident, dtype="uint8").astype(bool)
-    _paint(img, halo, (255, 255, 255), 0, 0)
-    _paint(img, rasterize([(left, 1)], out_shape=(h, w), transform=ident, dtype="uint8").astype(bool), (0, 0, 0), 0, 0)
+    # drawn in a small box around the arrow (pixel coordinates shifted to its corner)
+    bx, by = int(cx) - 24, int(cy) - 24
+    box = Affine.translation(bx, by)
+    halo = rasterize([(shapely.buffer(both, 1.6), 1)], out_shape=(48, 48), transform=box, dtype="uint8").astype(bool)
+    _paint(img, halo, (255, 255, 255), by, bx)
+    _paint(img, rasterize([(left, 1)], out_shape=(48, 48), transform=box, dtype="uint8").astype(bool), (0, 0, 0), by, bx)
     n = _text_mask("N")
     ny, nx = int(round(cy - 15 - 6 - n.shape[0] + 2 * math.cos(t))), int(round(cx - n.shape[1] / 2 + 15 * math.sin(t)))
     _paint(img, _halo(n), (255, 255, 255), ny - 1, nx - 1)
