@@ -245,6 +245,8 @@ class ImagerySettings:
     chip_px: int = setting(320, "影像对比图的边长", unit="像素", kind="int", minimum=96, maximum=800)
     margin: float = setting(0.6, "图斑外接框每侧外扩的比例（相对图斑较长边）", kind="float", minimum=0.0, maximum=10.0)
     min_extent_m: float = setting(150.0, "影像对比图的最小地面范围（边长）", unit="m", kind="float", minimum=10.0)
+    bands: list[int] = setting([], "显示为红、绿、蓝的波段号（如高分一号、二号多光谱为蓝绿红近红外时写 [3, 2, 1]）；"
+                               "默认按影像记录的颜色解释，没有时取前三个波段（单波段为灰度）", kind="bands")
 
 _BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
 #: zones that are a fixed +08:00 today: used when the IANA database (tzdata) is missing, as it
@@ -393,6 +395,12 @@ def _convert(value: Any, f: dataclasses.Field, section: str, source: str | None)
                 return value
     elif kind == "image":
         return _image_spec(value, where, source)
+    elif kind == "bands":
+        ok = isinstance(value, list) and len(value) in (0, 1, 3) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+        if not ok:
+            raise bad("1 个或 3 个波段号（从 1 起，依次为红、绿、蓝），如 [3, 2, 1]")
+        return list(value)
     elif kind == "table[str]":
         if not isinstance(value, dict):
             raise bad("表，如 [satellite.judgement] 名称 = \"legal\"")

@@ -8,7 +8,6 @@ pyproj and the file's own transform; pyproj's meridian convergence for the north
 from __future__ import annotations
 
 import base64
-import math
 import time
 
 import geopandas as gpd
@@ -338,3 +337,33 @@ def test_bad_imagery_gives_a_chinese_reason(tmp_path, case):
     else:
         assert all(set(p.chips) == {"after"} for p in cs.items)      # the other date still gives chips
         assert cs.available and "前时相" not in {r for p in cs.items for r in p.chips}
+
+
+def test_four_band_16_bit_image_with_chosen_bands(tmp_path):
+    """A GF-2-like 4-band uint16 image (blue, green, red, NIR, no colour interpretation): with
+    [imagery] bands = [3, 2, 1] the patch, bright in band 3, is red in the chip; by default the
+    first three bands are shown, so it is blue. Values are stretched 2–98 % to bytes."""
+    from rasterio.features import rasterize
+    ux, uy = utm_of(X0 + 700, Y0 + 700)
+    target = shapely.box(ux - 40, uy - 40, ux + 40, uy + 40)
+    tr = Affine(1.0, 0, round(ux) - 512, 0, -1.0, round(uy) + 512)
+    inside = rasterize([(target, 1)], out_shape=(1024, 1024), transform=tr, dtype="uint8").astype(bool)
+    data = np.full((4, 1024, 1024), 400, np.uint16)
+    data[2][inside] = 3000                     # red band bright on the patch
+    data[0][~inside] = 2500                    # blue band bright around it
+    path = tmp_path / "gf2.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=1024, height=1024, count=4, dtype="uint16", crs=UTM,
+                       transform=tr, tiled=True, blockxsize=256, blockysize=256, photometric="minisblack") as dst:
+        dst.write(data)
+    patch = to_gk(target)
+    grid = C.chip_grid(patch, GK, px=160)
+    inner = rasterize([(shapely.buffer(patch, -3 * grid.res), 1)], out_shape=(160, 160), transform=grid.transform,
+                      dtype="uint8").astype(bool)
+    with rasterio.open(path) as src:
+        rgb, _, _, _ = C.read_chip(src, grid, bands=[3, 2, 1])
+        default, _, _, _ = C.read_chip(src, grid)
+        with pytest.raises(ValueError, match="只有 4 个波段"):
+            C.read_chip(src, grid, bands=[5, 2, 1])
+    assert rgb.dtype == np.uint8
+    assert rgb[0][inner].mean() > 200 and rgb[2][inner].mean() < 40 and rgb[2][~inner].mean() > 150
+    assert default[2][inner].mean() > 200 and default[0][inner].mean() < 40

@@ -59,6 +59,7 @@ def test_folder_toml_then_extra_config_then_command_line(tmp_path):
     ('[imagery]\nafter = { path = "a.tif", day = 1 }\n', ["[imagery] after", "未知的键 day"]),
     ('[imagery]\nchip_px = 20\n', ["[imagery] chip_px", "96"]),
     ('[imagery]\nchip_cnt = 5\n', ["chip_cnt", "chip_count"]),
+    ('[imagery]\nbands = [3, 2]\n', ["[imagery] bands", "[3, 2, 1]"]),
 ])
 def test_bad_settings_are_a_chinese_message_naming_file_section_and_key(tmp_path, text, needles):
     p = tmp_path / "landkit.toml"

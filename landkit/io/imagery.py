@@ -124,8 +124,8 @@ def find_imagery_pair(folder, rasters, settings) -> ImageryPair:
         cands = sorted(by_role[role], key=lambda r: (date_in_name(r.name) or dt.date.min, r.name), reverse=True)
         chosen[role] = ImageDate(role, cands[0], date_in_name(cands[0].name), "name")
         if len(cands) > 1:
-            pair.notes.append(f"有 {len(cands)} 个{ROLE_NAMES[role]}影像（{'、'.join(_rel(folder, c) for c in cands)}），"
-                              f"使用 {_rel(folder, cands[0])}；可在 landkit.toml 的 [imagery] {role} 中指定")
+            pair.notes.append(f"有 {len(cands)} 个{ROLE_NAMES[role]}影像（{'、'.join(relative_name(folder, c) for c in cands)}），"
+                              f"使用 {relative_name(folder, cands[0])}；可在 landkit.toml 的 [imagery] {role} 中指定")
     missing = [r for r in ROLES if r not in chosen]
     if missing:
         used = {c.path for c in chosen.values()}
@@ -145,15 +145,17 @@ def find_imagery_pair(folder, rasters, settings) -> ImageryPair:
         if any(c.source == "date" for c in chosen.values()):
             left = [r for d, r in dated if all(r != c.path for c in chosen.values())]
             pair.notes.append("按文件名中的日期确定前后时相：" + "，".join(
-                f"{c.name} {_rel(folder, c.path)}" for c in (chosen.get("before"), chosen.get("after")) if c)
-                + (f"（另有 {'、'.join(_rel(folder, r) for r in left)} 未使用）" if left else ""))
+                f"{c.name} {relative_name(folder, c.path)}" for c in (chosen.get("before"), chosen.get("after")) if c)
+                + (f"（另有 {'、'.join(relative_name(folder, r) for r in left)} 未使用）" if left else ""))
     pair.before, pair.after = chosen.get("before"), chosen.get("after")
     if pair.before and pair.after and pair.before.date and pair.after.date and pair.before.date > pair.after.date:
         pair.notes.append(f"前时相影像的日期 {pair.before.date} 晚于后时相影像的日期 {pair.after.date}，请核对 [imagery] 设置")
     return pair
 
 
-def _rel(folder: Path, p: Path) -> str:
+def relative_name(folder, p) -> str:
+    """``p`` relative to the county folder (posix), or its file name when it lies outside (never
+    a machine path)."""
     try:
         return Path(p).relative_to(folder).as_posix()
     except ValueError:

@@ -32,15 +32,9 @@ def _pair_dict(county) -> dict | None:
     pair = getattr(county, "imagery_pair", None)
     if pair is None or not list(pair):
         return None
-    out = {}
-    for role in ("before", "after"):
-        img = pair.get(role)
-        try:
-            rel = img.path.relative_to(county.path).as_posix() if img else None
-        except ValueError:
-            rel = img.path.name
-        out[role] = {"file": rel, "date": img.date.isoformat() if img and img.date else None} if img else None
-    return out
+    from ..io.imagery import relative_name
+    return {role: {"file": relative_name(county.path, img.path), "date": img.date.isoformat() if img.date else None}
+            if img else None for role, img in (("before", pair.before), ("after", pair.after))}
 
 
 def print_check(county, console) -> None:

@@ -40,7 +40,7 @@ import pandas as pd
 import shapely
 from affine import Affine
 
-from ..io.imagery import ROLE_NAMES, ROLES
+from ..io.imagery import ROLE_NAMES, ROLES, relative_name
 from ..standards.units import m2_to_mu
 from ..standards.vocabulary import CLASS_NAMES, classify_judgements
 from . import basemaps as bm
@@ -181,6 +181,20 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
+def _missing(v) -> bool:
+    """None, NaN, NA, NaT or blank text."""
+    if isinstance(v, str):
+        return not v.strip()
+    try:
+        return bool(pd.isna(v)) if np.ndim(v) == 0 else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _mu_or_none(m2) -> float | None:
+    return None if m2 is None else float(m2_to_mu(float(m2)))
+
+
 def selection_rule(settings) -> str:
     c = settings.imagery
     names = "、".join(CHIP_CLASS_NAMES[k] for k in c.classes)
@@ -223,7 +237,7 @@ class ChipGrid:
         return x0, y1 - self.height * self.res, x0 + self.width * self.res, y1
 
 
-def chip_grid(geom, crs, *, px: int = 256, margin: float = 0.6, min_extent_m: float = 150.0) -> ChipGrid:
+def chip_grid(geom, crs, *, px: int = 320, margin: float = 0.6, min_extent_m: float = 150.0) -> ChipGrid:
     """The grid of a chip around ``geom`` (in projected ``crs``, metres): the longer side of its
     bounding box plus ``margin`` × that on each side, at least ``min_extent_m``, ``px`` pixels."""
     from rasterio.crs import CRS as RioCRS
@@ -268,8 +282,14 @@ def source_window(src, grid: ChipGrid):
 
 
 # ------------------------------------------------------------------ reading
-def _rgb_bands(src) -> list[int]:
+def _rgb_bands(src, bands=None) -> list[int]:
+    """The bands shown as red, green, blue: ``bands`` (``[imagery] bands``) when given and in the
+    file, else the file's colour interpretation, else the first three (one band: grey)."""
     from rasterio.enums import ColorInterp
+    if bands:
+        if len(bands) not in (1, 3) or any(not 1 <= b <= src.count for b in bands):
+            raise ValueError(f"[imagery] bands = {list(bands)}，但影像只有 {src.count} 个波段（应写 1 个或 3 个波段号）")
+        return list(bands)
     ci = list(src.colorinterp)
     want = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
     if all(w in ci for w in want):
@@ -292,7 +312,7 @@ def _stretch(band: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.nan_to_num(out).astype(np.uint8)
 
 
-def read_chip(src, grid: ChipGrid):
+def read_chip(src, grid: ChipGrid, bands=None):
     """The raster under a chip grid: (rgb (3, h, w) uint8, valid (h, w) bool, window, read shape).
 
     Reads only the window of ``src`` under the chip (decimated when the raster is finer than
@@ -310,7 +330,7 @@ def read_chip(src, grid: ChipGrid):
     f = max(1.0, f)
     oh, ow = max(1, math.ceil(win[3] / f)), max(1, math.ceil(win[2] / f))
     window = Window(*win)
-    bands = _rgb_bands(src)
+    bands = _rgb_bands(src, bands)
     res = Resampling.average if f > 1 else Resampling.nearest
     data = src.read(bands, window=window, out_shape=(len(bands), oh, ow), resampling=res)
     mask = src.dataset_mask(window=window, out_shape=(oh, ow))
@@ -478,10 +498,10 @@ def draw_north_arrow(img: np.ndarray, angle_deg: float) -> None:
     _paint(img, n, (0, 0, 0), ny, nx)
 
 
-def render_chip(src, geom, grid: ChipGrid):
+def render_chip(src, geom, grid: ChipGrid, bands=None):
     """The picture of one patch on one image: (rgb (h, w, 3) uint8, outline mask, info dict) or
     (None, None, reason) when the image does not cover the patch."""
-    rgb, valid, win, shape = read_chip(src, grid)
+    rgb, valid, win, shape = read_chip(src, grid, bands)
     if rgb is None:
         return None, None, "影像未覆盖该图斑"
     from rasterio.features import rasterize
@@ -507,12 +527,12 @@ def encode_chip(img: np.ndarray) -> bytes:
     return bm.encode_image(np.ascontiguousarray(np.moveaxis(img, -1, 0)), fmt="JPEG")
 
 
-def cut_chip(src, geom, crs, role: str, date, *, px: int = 256, margin: float = 0.6,
-             min_extent_m: float = 150.0) -> tuple[Chip | None, str | None]:
+def cut_chip(src, geom, crs, role: str, date, *, px: int = 320, margin: float = 0.6,
+             min_extent_m: float = 150.0, bands=None) -> tuple[Chip | None, str | None]:
     """One chip of ``geom`` (in projected ``crs``) on the open raster ``src``: (Chip, None) or
     (None, Chinese reason)."""
     grid = chip_grid(geom, crs, px=px, margin=margin, min_extent_m=min_extent_m)
-    img, _, info = render_chip(src, geom, grid)
+    img, _, info = render_chip(src, geom, grid, bands)
     if img is None:
         return None, info
     data = encode_chip(img)
@@ -525,18 +545,11 @@ def cut_chip(src, geom, crs, role: str, date, *, px: int = 256, margin: float = 
 
 
 # ------------------------------------------------------------------ a county's chips
-def _rel(folder, p: Path) -> str:
-    try:
-        return Path(p).relative_to(folder).as_posix()
-    except ValueError:
-        return Path(p).name
-
-
 def open_image(path: Path, role: str, folder):
     """An open rasterio dataset, or (None, Chinese reason)."""
     import rasterio
     from rasterio.errors import RasterioError
-    name = f"{ROLE_NAMES[role]}影像 {_rel(folder, path)}"
+    name = f"{ROLE_NAMES[role]}影像 {relative_name(folder, path)}"
     if not Path(path).is_file():
         return None, f"{name} 不存在"
     try:
@@ -574,11 +587,13 @@ def patch_info(sel, county, settings) -> list[dict]:
     lon, lat = to_ll.transform(shapely.get_x(pts), shapely.get_y(pts))
     out = []
     for i, (idx, r) in enumerate(sel.iterrows()):
-        src = raw.loc[idx] if raw is not None and idx in raw.index else r
+        rows = (r, raw.loc[idx] if raw is not None and idx in raw.index else None)
 
-        def get(col, row=r, fallback=src):
-            v = row.get(col) if col in row.index else (fallback.get(col) if col in fallback.index else None)
-            return None if _blank(v) or (not isinstance(v, str) and pd.isna(v)) else v
+        def get(col):       # the analysis' value, else the layer's as read; None when blank
+            for row in rows:
+                if row is not None and col in row.index and not _missing(row[col]):
+                    return row[col]
+            return None
         ident = get("监测编号")
         out.append({
             "监测编号": str(ident) if ident is not None else f"FID {get('lk_fid')}",
@@ -590,10 +605,8 @@ def patch_info(sel, county, settings) -> list[dict]:
             "乡镇代码": loc["township"].iloc[i] if loc is not None else None,
             "村": loc["village_name"].iloc[i] if loc is not None else None,
             "area_mu": float(m2_to_mu(r["chip_area_m2"])),
-            "farmland_mu": float(m2_to_mu(r["farmland_used_m2"])) if "farmland_used_m2" in r.index
-            and not pd.isna(r["farmland_used_m2"]) else None,
-            "yjjbnt_mu": float(m2_to_mu(r["yjjbnt_m2"])) if "yjjbnt_m2" in r.index
-            and not pd.isna(r["yjjbnt_m2"]) else None,
+            "farmland_mu": _mu_or_none(get("farmland_used_m2")),
+            "yjjbnt_mu": _mu_or_none(get("yjjbnt_m2")),
             "lon": float(lon[i]), "lat": float(lat[i]),
             "x": float(shapely.get_y(pts[i])) if crs.is_projected else None,     # 北坐标 X (surveying)
             "y": float(shapely.get_x(pts[i])) if crs.is_projected else None,     # 东坐标 Y
@@ -625,7 +638,7 @@ def patch_chips(county, analysis=None, *, settings=None) -> ChipSet:
     folder = county.path
     if pair is not None:
         for img in pair:
-            out.images[img.role] = {"file": _rel(folder, img.path), "date": img.date.isoformat() if img.date else None}
+            out.images[img.role] = {"file": relative_name(folder, img.path), "date": img.date.isoformat() if img.date else None}
     if patches is None or len(patches) == 0:
         out.reason = "该县没有卫片图斑图层"
         out.seconds = time.perf_counter() - t0
@@ -666,10 +679,18 @@ def patch_chips(county, analysis=None, *, settings=None) -> ChipSet:
                 p.reasons[role] = why
             continue
         with src:
+            try:
+                _rgb_bands(src, c.bands)
+            except ValueError as e:
+                why = f"{ROLE_NAMES[role]}影像 {relative_name(folder, img.path)}：{e}"
+                out.image_reasons[role] = why
+                for p in out.items:
+                    p.reasons[role] = why
+                continue
             for p, g in zip(out.items, geoms):
                 try:
                     chip, why = cut_chip(src, g, crs, role, img.date, px=c.chip_px, margin=c.margin,
-                                         min_extent_m=c.min_extent_m)
+                                         min_extent_m=c.min_extent_m, bands=c.bands)
                 except Exception as e:  # noqa: BLE001 — a damaged tile or a failed warp: this chip only
                     chip, why = None, f"读取{ROLE_NAMES[role]}影像失败（{type(e).__name__}：{str(e)[:100]}）"
                 if chip is not None:
