@@ -20,6 +20,7 @@ from .io.geometry import valid_polygons
 from .io.discover import Candidate, assign_roles, missing_role_message, scan_folder, unrecognised_files
 from .io.fields import ID_FIELDS, ROLE_NAMES
 from .io.read import LayerSource, load_layer
+from .io.imagery import ImageryPair, find_imagery_pair
 
 AREA_COL = "lk_area_m2"    # computed CGCS2000 ellipsoidal area of each feature, m²
 
@@ -47,6 +48,8 @@ class County:
     overlap_pairs: dict = field(default_factory=dict)
     #: files in the folder read as no layer: [{"file": relative path, "reason": Chinese}] (io.discover.unrecognised_files)
     unrecognised: list = field(default_factory=list)
+    #: the 前时相 / 后时相 images of the folder (io.imagery.find_imagery_pair), for the patch chips
+    imagery_pair: ImageryPair | None = None
 
     def __getattr__(self, name):
         if name in ROLES:
@@ -261,13 +264,18 @@ def read_county(path, config=None, *, errors: str = "raise", require=("dltb",), 
         year = as_of.year
     if as_of is None and year is not None:
         as_of = dt.date(int(year), 12, 31)
+    pair = find_imagery_pair(folder, rasters, cfg)
+    for note in pair.notes:
+        qa.add(Finding("info", "imagery_choice", note))
     imagery = None
     if cfg.report.imagery:
         imagery = folder / cfg.report.imagery
     elif rasters:
-        imagery = rasters[0]
+        # the report's basemap image: a raster that is not one of the two dates, else the later date
+        others = [r for r in rasters if r not in pair.paths]
+        imagery = others[0] if others else (pair.after or pair.before).path
     return County(folder, cc.name or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery,
-                  overlap_pairs, unrecognised)
+                  overlap_pairs, unrecognised, pair)
 
 
 def _fail(qa: QAReport, errors: str, e: InputError, role: str | None = None) -> None:

@@ -286,6 +286,29 @@ class AdjustSettings:
                                        "（0.01 = 分位上任何不一致）", unit="m²", kind="float", minimum=0.0)
 
 
+#: 卫片 patch classes a chip can be cut for (the judgement classes and patches not yet judged)
+CHIP_CLASSES = JUDGEMENT_CLASSES
+
+
+@dataclass
+class ImagerySettings:
+    """``[imagery]``: the two dates of imagery (前时相 / 后时相) and the before/after chips of 卫片 patches."""
+    before: dict | None = setting(None, "前时相影像：路径（相对县文件夹），或 {path = \"…\", date = \"YYYY-MM-DD\"}；默认取文件名含"
+                                  "“前时相”的 GeoTIFF，否则文件名带日期的影像中较早的一期", kind="image")
+    after: dict | None = setting(None, "后时相影像：路径或 {path, date}；默认取文件名含“后时相”的 GeoTIFF，否则文件名带日期的"
+                                 "影像中最晚的一期", kind="image")
+    chip_count: int = setting(20, "截取前后时相影像对比图的图斑数上限（按图斑面积从大到小）；0 = 不截取", kind="int",
+                              minimum=0, maximum=1000)
+    classes: list[str] = setting(["illegal", "unjudged"], "截取影像的图斑类别：illegal 违法、unjudged 未判定、legal 合法、"
+                                 "other 其他、pseudo 伪变化", kind="list[str]", choices=CHIP_CLASSES)
+    min_area_mu: float = setting(1.0, "只截取图斑面积不小于此值的图斑（大图斑标准各地不一，属本地设定）", unit="亩",
+                                 kind="float", minimum=0.0)
+    chip_px: int = setting(320, "影像对比图的边长", unit="像素", kind="int", minimum=96, maximum=800)
+    margin: float = setting(0.6, "图斑外接框每侧外扩的比例（相对图斑较长边）", kind="float", minimum=0.0, maximum=10.0)
+    min_extent_m: float = setting(150.0, "影像对比图的最小地面范围（边长）", unit="m", kind="float", minimum=10.0)
+    bands: list[int] = setting([], "显示为红、绿、蓝的波段号（如高分一号、二号多光谱为蓝绿红近红外时写 [3, 2, 1]）；"
+                               "默认按影像记录的颜色解释，没有时取前三个波段（单波段为灰度）", kind="bands")
+
 _BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
 #: zones that are a fixed +08:00 today: used when the IANA database (tzdata) is missing, as it
 #: may be on Windows without the tzdata package
@@ -327,6 +350,7 @@ SECTIONS: dict[str, type] = {
     "satellite": SatelliteSettings, "inventory": InventorySettings, "disposal": DisposalSettings,
     "report": ReportSettings,
     "adjust": AdjustSettings, "zones": ZoneSettings,
+    "imagery": ImagerySettings,
 }
 #: sections that are tables of the user's own keys (checked by their own rules)
 TABLE_SECTIONS = {
@@ -425,6 +449,20 @@ def _convert(value: Any, f: dataclasses.Field, section: str, source: str | None)
             if any(isinstance(v, (dict, list, bool)) for v in value):
                 raise bad("字符串列表")
             value = [str(v) for v in value]
+            if meta.get("choices"):
+                wrong = [v for v in value if v not in meta["choices"]]
+                if wrong:
+                    raise ConfigError(f"{where} 中的 {'、'.join(map(repr, wrong))} 无效，应为 "
+                                      f"{'、'.join(meta['choices'])} 中的取值", file=source)
+                return value
+    elif kind == "image":
+        return _image_spec(value, where, source)
+    elif kind == "bands":
+        ok = isinstance(value, list) and len(value) in (0, 1, 3) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+        if not ok:
+            raise bad("1 个或 3 个波段号（从 1 起，依次为红、绿、蓝），如 [3, 2, 1]")
+        return list(value)
     elif kind == "table[str]":
         if not isinstance(value, dict):
             raise bad("表，如 [satellite.judgement] 名称 = \"legal\"")
@@ -446,6 +484,25 @@ def _convert(value: Any, f: dataclasses.Field, section: str, source: str | None)
             raise ConfigError(f"{where} 应在 {rng} 之间{extra}，得到 {value!r}", file=source)
     return value
 
+
+def _image_spec(value: Any, where: str, source: str | None) -> dict:
+    """An ``[imagery] before/after`` value: "path" or {path, date} → {"path": str, "date": date | None}."""
+    if isinstance(value, str) and value.strip():
+        return {"path": value.strip(), "date": None}
+    if not isinstance(value, dict) or not isinstance(value.get("path"), str) or not value["path"].strip():
+        raise ConfigError(f"{where} 应为影像路径字符串，或 {{path = \"….tif\", date = \"YYYY-MM-DD\"}}，得到 {value!r}",
+                          file=source)
+    extra = set(value) - {"path", "date"}
+    if extra:
+        raise ConfigError(f"{where} 中有未知的键 {'、'.join(sorted(extra))}；可用：path、date", file=source)
+    date = value.get("date")
+    if date is not None:
+        from .dates import parse_date
+        d = parse_date(date.isoformat() if isinstance(date, dt.date) else date)
+        if d is None or isinstance(date, bool):
+            raise ConfigError(f"{where} 的 date 应为日期 YYYY-MM-DD，得到 {date!r}", file=source)
+        date = d
+    return {"path": value["path"].strip(), "date": date}
 
 def _check_section(name: str, values: Any, source: str | None) -> None:
     """Unknown keys and wrong types in one section of one file, before merging."""
@@ -539,6 +596,7 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     adjust: AdjustSettings = field(default_factory=AdjustSettings)
     zones: ZoneSettings = field(default_factory=ZoneSettings)
+    imagery: ImagerySettings = field(default_factory=ImagerySettings)
     sources: list[str] = field(default_factory=list)
     raw: dict[str, dict] = field(default_factory=dict, repr=False)
     origin: dict = field(default_factory=dict, repr=False)

@@ -57,6 +57,18 @@ def test_check_dict_without_year_and_with_imagery(county_dir):
     d = check_dict(lk.read_county(county_dir))
     assert d["county"]["year"] is None and d["county"]["as_of"] is None
     assert d["imagery"] == str(tif)
+    assert d["imagery_pair"] is None
+
+
+def test_check_lists_the_before_after_images(county_dir):
+    (county_dir / "影像").mkdir()
+    for name in ("前时相_20231201.tif", "后时相_20241130.tif"):
+        (county_dir / "影像" / name).write_bytes(b"")           # names only: nothing is opened
+    c = lk.read_county(county_dir)
+    assert check_dict(c)["imagery_pair"] == {"before": {"file": "影像/前时相_20231201.tif", "date": "2023-12-01"},
+                                             "after": {"file": "影像/后时相_20241130.tif", "date": "2024-11-30"}}
+    out = printed(c)
+    assert "前时相影像：影像/前时相_20231201.tif（2023-12-01）" in out and "后时相影像：影像/后时相_20241130.tif" in out
 
 
 # ------------------------------------------------------------------ print_check

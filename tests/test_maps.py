@@ -380,3 +380,25 @@ def test_dltb_only_county_shows_the_land_use_overview(tmp_path, small):
     assert [label for label, _ in only["dltb"].legend] == ["耕地", "林地", "住宅用地", "水域及水利设施用地"]
     full = {lay.key: lay for lay in display_layers(*small)}
     assert full["dltb"].show is False
+
+
+def test_patch_popups_carry_the_chips(tmp_path):
+    """A standalone map embeds each selected patch's two pictures in its popup data; the report's
+    map (embed_chips=False) only names them (the report's cards hold the pictures)."""
+    from landkit.render.chips import patch_chips
+    from test_chips import _county_with_pair
+    c = lk.read_county(_county_with_pair(tmp_path), {"imagery": {"chip_count": 2, "chip_px": 128}})
+    res = analyse(c)
+    chips = patch_chips(c, res)
+    m = county_map(c, res, chips=chips)
+    ill = next(lay for lay in m.lk_layers if lay.key == "patches_illegal")
+    keys = [k for k in ill.media if k]
+    assert keys == ["c0", "c1"] and len(ill.media) == ill.count
+    assert ill.media_src["c0"][0][1] == chips.items[0].chips["before"].uri
+    html = m.to_html()
+    assert chips.items[1].chips["after"].uri in html and '"m":"c1"' in html
+    ref = county_map(c, res, chips=chips, embed_chips=False)
+    ill = next(lay for lay in ref.lk_layers if lay.key == "patches_illegal")
+    assert ill.media_src["c0"][1][:2] == ["后时相（2024-11-30）", ""]
+    assert "data:image/jpeg" not in ref.to_html()
+    assert all(not lay.media for lay in county_map(c, res).lk_layers)

@@ -202,3 +202,68 @@ def test_generated_at_reads_as_a_date_and_time(full):
     m = re.search(r"生成时间：([^<]*)<", html)
     assert m and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}（UTC[+-]\d{2}:\d{2}）", m.group(1)), m
     assert m.group(1)[:16] == r["summary"]["generated_at"][:16].replace("T", " ")
+
+
+# ------------------------------------------------------------------ 卫片图斑前后时相影像
+def _img_tags(html):
+    return re.findall(r'<img id="lkchip-(c\d+)-([01])" src="(data:image/jpeg;base64,[^"]+)" width="(\d+)"', html)
+
+
+def test_report_shows_each_patchs_chips_once(tmp_path):
+    import base64
+    import rasterio
+    from landkit.render.chips import patch_chips
+    from test_chips import _county_with_pair
+    c = lk.read_county(_county_with_pair(tmp_path), {"imagery": {"chip_count": 3, "chip_px": 200}})
+    res = analyse(c)
+    chips = patch_chips(c, res)
+    html = build_report(c, res, fieldcheck_href="外业核查表.html")
+    tags = _img_tags(html)
+    assert sorted((k, int(i)) for k, i, _, _ in tags) == [(f"c{k}", i) for k in range(3) for i in (0, 1)]
+    sat = res["results"]["satellite"].patches
+    ids = list(sat.loc[sat["class"] == "illegal", "监测编号"][:3])
+    for k, pid in enumerate(ids):      # each card names its patch
+        assert re.search(rf'<article class="chip-card" id="patch-c{k}" data-patch="{pid}">', html)
+    for _, _, uri, w in tags:
+        data = base64.b64decode(uri.split(",", 1)[1])
+        with rasterio.MemoryFile(data) as mf, mf.open() as ds:
+            assert (ds.driver, ds.width, ds.height) == ("JPEG", 200, 200) and w == "200"
+        # the map popups refer to the cards' pictures: no second copy (equal pictures are equal images)
+        assert html.count(uri) == sum(t[2] == uri for t in tags)
+    # the 卫片 popups of those patches point at the cards' pictures
+    assert html.count('"m":"c0"') == 1 and '"c0":[["前时相（2023-12-01）",""' in html
+    assert 'href="外业核查表.html"' in html and "前时相（2023-12-01）" in html
+    assert len(html.encode()) < 10 * 1024 * 1024
+    # without the link the report does not point to a file that is not there
+    assert "外业核查表.html" not in build_report(c, res, chips=chips)
+
+
+def test_report_without_imagery_says_why(tmp_path):
+    from test_chips import _county_with_pair
+    d = _county_with_pair(tmp_path)
+    (d / "前时相_20231201.tif").write_bytes(b"not a tiff at all")
+    (d / "后时相_20241130.tif").unlink()
+    c = lk.read_county(d)
+    html = build_report(c, analyse(c))
+    assert _img_tags(html) == [] and 'id="chips"' in html
+    block = html[html.index('id="chips"'):html.index('<section id="farmland">')]
+    assert "未提供数据" in block and "无法读取前时相影像 前时相_20231201.tif" in block
+    assert "县文件夹中没有后时相影像" in block and str(tmp_path) not in html
+    # a county with no imagery at all
+    c2 = lk.read_county(build_county_dir(tmp_path / "plain"))
+    b2 = build_report(c2, analyse(c2))
+    b2 = b2[b2.index('id="chips"'):b2.index('<section id="farmland">')]
+    assert "未提供数据" in b2 and "县文件夹中没有前后时相影像" in b2
+
+
+def test_chips_stay_within_their_share_of_the_budget(tmp_path):
+    from landkit.render.chips import patch_chips
+    from test_chips import _county_with_pair
+    c = lk.read_county(_county_with_pair(tmp_path), {"imagery": {"chip_count": 5}})
+    res = analyse(c)
+    chips = patch_chips(c, res)
+    one = sum(len(ch.uri) for ch in chips.items[0].chips.values())
+    lim = chips.limited(int(one * 2.5))          # room for two patches' pictures
+    assert [len(p.chips) for p in lim.items] == [2, 2, 0, 0, 0]
+    assert lim.items[2].reasons["after"] == "报告大小所限，影像见外业核查表"
+    assert len(chips.items[2].chips) == 2                     # the full set (for the 外业核查表) is untouched

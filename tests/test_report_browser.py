@@ -310,3 +310,55 @@ def test_zones_section_and_map_layer_in_chromium(browser, tmp_path, artifacts):
         assert pg.errors == []
     finally:
         pg.close()
+
+
+def test_sample_chips_cards_popups_and_fieldcheck_pages(browser, tmp_path, artifacts):
+    """`landkit run` on the demo county: Chromium shows each selected patch's two pictures in its
+    card and in its map popup, and prints the 外业核查表 as exactly one A4 page per patch."""
+    from landkit.pipeline.run import run_county
+    out = tmp_path / "sample_chips"
+    s = run_county(SAMPLE, out)
+    n = s["imagery"]["patch_count"]
+    assert s["imagery"]["available"] and n == 20 and s["imagery"]["chip_count"] == 40
+    pg = Page(browser, out / "report.html")
+    try:
+        assert pg.blocked == [] and pg.errors == []
+        imgs = pg.page.evaluate("""() => Array.from(document.querySelectorAll('#chips img[id^="lkchip-"]'))
+            .map(i => [i.id, i.naturalWidth, i.naturalHeight, i.complete])""")
+        assert len(imgs) == 2 * n and all(w == 320 and h == 320 and ok for _, w, h, ok in imgs)
+        pg.page.locator("#chips").scroll_into_view_if_needed()
+        pg.page.screenshot(path=str(artifacts / "sample_chips.png"))
+        got = pg.page.evaluate("""() => {
+            const m = Object.values(window).find(v => v instanceof L.Map); let key = null;
+            m.eachLayer(l => { if (!key && l instanceof L.Path && l.feature && l.feature.properties.m) {
+                l.openPopup(); key = l.feature.properties.m; } });
+            const p = document.querySelector('.leaflet-popup-content');
+            return [key, p ? Array.from(p.querySelectorAll('.lk-chips img')).map(i => [i.src.length, i.naturalWidth])
+                          : null, p ? p.textContent : ''];
+        }""")
+        key, pics, text = got
+        assert key and len(pics) == 2 and all(w == 320 for _, w in pics)
+        own = pg.page.evaluate(f"document.getElementById('lkchip-{key}-0').src.length")
+        assert pics[0][0] == own and "前时相（2023-09-21）" in text and "后时相（2024-12-19）" in text
+        pg.page.locator(".leaflet-popup-content").scroll_into_view_if_needed()
+        pg.page.screenshot(path=str(artifacts / "sample_chip_popup.png"))
+        assert pg.errors == []
+    finally:
+        pg.close()
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda r: r.abort() if r.request.url.startswith(("http:", "https:")) else r.continue_())
+    try:
+        page.goto((out / "外业核查表.html").resolve().as_uri())
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        assert page.evaluate("document.querySelectorAll('section.sheet').length") == n
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        (artifacts / "外业核查表.pdf").write_bytes(pdf)
+        assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == n
+        boxes = {tuple(round(float(v)) for v in m) for m in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)}
+        assert boxes == {(595, 842)} or boxes == {(596, 843)}          # A4 in points
+        assert errors == []
+    finally:
+        ctx.close()

@@ -1,6 +1,7 @@
 """`landkit run` and `landkit overlap` end to end: files written, their contents, failures."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -33,6 +34,20 @@ def test_run_writes_the_contract_files(sample_run):
         assert (out / name).is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".landkit-")]
     assert "卫片违法占用耕地比例" in r.stdout
+
+
+def test_run_writes_chips_and_the_field_check_sheets(sample_run):
+    """The demo county's before/after pair gives chips in the report and one 外业核查表 page per patch."""
+    out = sample_run[0]
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))["imagery"]
+    assert s["available"] and s["before"] == {"file": "前时相_20230921.tif", "date": "2023-09-21"}
+    assert s["patch_count"] == 20 and s["chip_count"] == 40 and s["candidate_count"] >= 20
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.count('<img id="lkchip-') == 40 and 'href="外业核查表.html"' in report
+    sheets = (out / "外业核查表.html").read_text(encoding="utf-8")
+    assert sheets.count('<section class="sheet"') == 20 and sheets.count("data:image/jpeg;base64,") == 40
+    assert [p["id"] for p in s["patches"]] == re.findall(r'<section class="sheet" data-patch="([^"]+)"', sheets)
+    assert (out / "report.html").stat().st_size < 10 * 1024 * 1024
 
 
 def test_summary_json_keys(sample_run):

@@ -53,6 +53,13 @@ def test_folder_toml_then_extra_config_then_command_line(tmp_path):
     ('[fields]\ndltb = "x"\n', ["fields"]),
     ('[layers]\ndltbb = "DLTB.shp"\n', ["dltbb", "dltb"]),
     ('[township]\nsource = "乡镇"\n', ["[township] source"]),
+    ('[imagery]\nclasses = ["违法"]\n', ["[imagery] classes", "'违法'", "illegal"]),
+    ('[imagery]\nbefore = { path = "a.tif", date = "去年" }\n', ["[imagery] before", "date", "YYYY-MM-DD"]),
+    ('[imagery]\nbefore = { file = "a.tif" }\n', ["[imagery] before", "路径"]),
+    ('[imagery]\nafter = { path = "a.tif", day = 1 }\n', ["[imagery] after", "未知的键 day"]),
+    ('[imagery]\nchip_px = 20\n', ["[imagery] chip_px", "96"]),
+    ('[imagery]\nchip_cnt = 5\n', ["chip_cnt", "chip_count"]),
+    ('[imagery]\nbands = [3, 2]\n', ["[imagery] bands", "[3, 2, 1]"]),
 ])
 def test_bad_settings_are_a_chinese_message_naming_file_section_and_key(tmp_path, text, needles):
     p = tmp_path / "landkit.toml"
@@ -62,6 +69,19 @@ def test_bad_settings_are_a_chinese_message_naming_file_section_and_key(tmp_path
     for needle in needles:
         assert needle in str(e.value)
     assert "landkit.toml" in str(e.value)
+
+
+def test_imagery_settings():
+    s = load_settings()
+    assert (s.imagery.chip_count, s.imagery.classes, s.imagery.min_area_mu, s.imagery.chip_px) == \
+        (20, ["illegal", "unjudged"], 1.0, 320)
+    assert s.imagery.before is None and s.imagery.after is None
+    s = Settings().merged({"imagery": {"before": "影像/前时相.tif", "after": {"path": "b.tif", "date": dt.date(2024, 5, 1)},
+                                       "classes": "legal"}})
+    assert s.imagery.before == {"path": "影像/前时相.tif", "date": None}
+    assert s.imagery.after == {"path": "b.tif", "date": dt.date(2024, 5, 1)} and s.imagery.classes == ["legal"]
+    assert Settings().merged({"imagery": {"after": {"path": "b.tif", "date": "2024年5月1日"}}}).imagery.after["date"] \
+        == dt.date(2024, 5, 1)
 
 
 def test_fractions_and_single_values():

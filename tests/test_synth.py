@@ -26,12 +26,12 @@ CULTIVATED = {"0101", "0102", "0103"}
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory):
-    return make_county(tmp_path_factory.mktemp("a") / "420704_鄂城区", **SMALL)
+    return make_county(tmp_path_factory.mktemp("a") / "420704_鄂城区", **SMALL, image_pair=True)
 
 
 @pytest.fixture(scope="module")
 def county_again(tmp_path_factory):
-    return make_county(tmp_path_factory.mktemp("b") / "420704_鄂城区", **SMALL)
+    return make_county(tmp_path_factory.mktemp("b") / "420704_鄂城区", **SMALL, image_pair=True)
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,38 @@ def test_deterministic(county, county_again):
         assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0).all(), name
     for f in sorted(county.iterdir()):
         assert f.read_bytes() == (county_again / f.name).read_bytes(), f.name
+
+
+def test_image_pair_is_sparse_and_shows_the_change(county):
+    """前时相/后时相: 2 m over the whole county, only the tiles around the 违法 patches stored; the
+    after image differs from the before one inside those patches far more than around them."""
+    import rasterio
+    from rasterio.features import rasterize
+    wp = _read(county, "卫片图斑")
+    b4 = min(dt.date.fromisoformat(x) for x in wp["前时相"])
+    af = max(dt.date.fromisoformat(x) for x in wp["后时相"])
+    before, after = county / f"前时相_{b4:%Y%m%d}.tif", county / f"后时相_{af:%Y%m%d}.tif"
+    assert sorted(p.name for p in county.glob("*时相_*.tif")) == sorted([before.name, after.name])
+    ill = wp[wp["判定类型"].isin(["违法", "非农违法"])]
+    with rasterio.open(before) as a, rasterio.open(after) as b:
+        assert a.res == (2.0, 2.0) and a.crs.to_epsg() == 4526 and a.block_shapes == [(256, 256)] * 3
+        assert a.profile["compress"] == "jpeg" and (a.width, a.height, a.transform) == (b.width, b.height, b.transform)
+        assert before.stat().st_size < a.width * a.height * 3 / 200          # sparse: mostly not stored
+        for g in ill.geometry.values:
+            pad = 40.0
+            x0, y0, x1, y1 = g.bounds
+            win = rasterio.windows.from_bounds(x0 - pad, y0 - pad, x1 + pad, y1 + pad, a.transform).round_offsets() \
+                .round_lengths()
+            wt = a.window_transform(win)
+            shape = (int(win.height), int(win.width))
+            inside = rasterize([(g.buffer(-3), 1)], out_shape=shape, transform=wt).astype(bool)
+            around = ~rasterize([(g.buffer(6), 1)], out_shape=shape, transform=wt).astype(bool)
+            da, db = a.read(window=win).astype(int), b.read(window=win).astype(int)
+            assert (a.dataset_mask(window=win) == 255).all()
+            change = np.abs(db - da).sum(axis=0)
+            assert change[inside].mean() > max(2.5 * change[around].mean(), 40)
+        far = rasterio.windows.Window(0, 0, 256, 256)                     # the county's corner: not stored
+        assert (a.dataset_mask(window=far) == 0).all()
 
 
 def test_different_seed_differs(tmp_path, dltb):

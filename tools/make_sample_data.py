@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pyogrio  # noqa: E402
+import rasterio  # noqa: E402
 
 from landkit.synth import make_county  # noqa: E402
 
@@ -55,7 +56,7 @@ def main() -> int:
     if OUT.exists():
         shutil.rmtree(OUT)
     t0 = time.perf_counter()
-    make_county(OUT, **PARAMS)
+    make_county(OUT, **PARAMS, image_pair=True)
     secs = time.perf_counter() - t0
     total = sum(p.stat().st_size for p in OUT.iterdir())
     if total > LIMIT_MB * 1e6:
@@ -69,6 +70,12 @@ def main() -> int:
         rows.append(f"| `{fname}` | {what} | {fmt} | {n:,} | {_mb(_size(path))} |")
     rows.append(f"| `影像.tif` | false-colour (colour-infrared style) image rendered from the DLTB classes, "
                 f"30 m, RGB uint8 | GeoTIFF, DEFLATE | – | {_mb(_size(OUT / '影像.tif'))} |")
+    for tif in sorted(OUT.glob("[前后]时相_*.tif")):
+        with rasterio.open(tif) as src:
+            shape = f"{src.width:,} × {src.height:,} px"
+        rows.append(f"| `{tif.name}` | {tif.name[:3]} (the {'before' if tif.name[0] == '前' else 'after'} date of the "
+                    f"卫片 pair, date in the name), 2 m, RGB uint8, {shape}; only the tiles around the 违法 "
+                    f"patches are stored | GeoTIFF, 256 px JPEG tiles, sparse | – | {_mb(_size(tif))} |")
     rows.append("| `landkit.toml` | `[county] name = \"鄂城区\", adcode = \"420704\", year = 2024, "
                 "as_of = \"2024-12-31\"` | TOML | – | – |")
     rows.append("| `synth_manifest.toml` | what the generator made: counts, deliberate defects, 判定类型 mix "
@@ -192,6 +199,18 @@ Row numbers are 0-based positions in the file; BSM values as stored.
   neighbour):
 {chr(10).join(pairs)}
 * 供地, **2 data gaps**: {", ".join(gaps) if gaps else "none"}.
+
+## The before/after image pair
+
+`前时相_*.tif` and `后时相_*.tif` are the two dates of imagery the 卫片 patch chips are cut from
+(`landkit.synth.imagery.render_pair`). They span the whole county at 2 m in EPSG:4526, far too
+big to read whole, but only the 256 × 256 tiles under the chips of the 违法 / 非农违法 patches are
+stored (a sparse GeoTIFF: GDAL reads the missing tiles as nodata 0), so the pair costs about 1 MB.
+The before image shows the land as the DLTB has it; the after image, a later season, shows the
+patches' change (bare ground and buildings with shadows; greenhouses on 设施农用地 patches; a
+paved strip on 农村道路; only a tint on 伪变化). Their dates (in the file names) are the earliest
+前时相 and the latest 后时相 of the patches. Patches elsewhere have no imagery: their chips say
+影像未覆盖该图斑.
 
 `landkit check sample_data/420704_鄂城区` reports exactly these (plus the GBK/no-.cpg
 encoding notes).

@@ -22,7 +22,7 @@ from .console import console
 @click.option("--previous", "previous", type=click.Path(exists=False), default=None,
               help="上一次运行的输出文件夹（其 ledger.xlsx 已由各单位填写）：所填内容按记录带入本期台账")
 def run(county_dir, out_dir, year, as_of, config_file, previous):
-    """分析一个县：写出 summary.json、results.gpkg、ledger.xlsx（台账）和 report.html。"""
+    """分析一个县：写出 summary.json、results.gpkg、ledger.xlsx（台账）、report.html 和外业核查表.html。"""
     if as_of is not None:
         try:
             as_of = dt.date.fromisoformat(as_of)

@@ -86,6 +86,9 @@ def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=N
             res.summary["tracking"] = {**tracking_summary(previous, carry), **progress(ledger, previous, as_of)}
         from ..tracking.history import history
         res.summary["history"] = history(res.summary, previous.summary if previous is not None else None)
+        from ..render.chips import patch_chips
+        chips = patch_chips(county, res)          # before/after pictures of the 卫片 patches that matter
+        res.summary["imagery"] = chips.summary()
         write_json(res.summary, tmp / "summary.json")
         layers = dict(result_layers(county, res))
         # the ledger's tables ride along as attribute tables (台账_<sheet>), so PostGIS and other
@@ -94,7 +97,11 @@ def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=N
         write_gpkg(layers, tmp / "results.gpkg")
         ledger.save(tmp / "ledger.xlsx")
         from ..render.report import build_report
-        build_report(county, res, tmp / "report.html")
+        from ..render.fieldcheck import FILENAME as FIELDCHECK, build_fieldcheck
+        build_report(county, res, tmp / "report.html", chips=chips,
+                     fieldcheck_href=FIELDCHECK if chips.has_patches else None)
+        if chips.has_patches:
+            build_fieldcheck(county, chips, tmp / FIELDCHECK)
         for f in sorted(tmp.iterdir()):
             os.chmod(f, 0o644)
             os.replace(f, out_dir / f.name)

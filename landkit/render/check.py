@@ -21,9 +21,20 @@ def check_dict(county) -> dict:
         "layers": [r for r in county.layer_table() if r["文件"]],
         "missing_layers": [r["role"] for r in county.layer_table() if not r["文件"]],
         "imagery": str(county.imagery) if county.imagery else None,
+        "imagery_pair": _pair_dict(county),
         "unrecognised": [dict(u) for u in getattr(county, "unrecognised", None) or []],
         "qa": county.qa.to_dict(),
     }
+
+
+def _pair_dict(county) -> dict | None:
+    """The 前时相 / 后时相 images: {before/after: {file (relative to the folder), date}} or None."""
+    pair = getattr(county, "imagery_pair", None)
+    if pair is None or not list(pair):
+        return None
+    from ..io.imagery import relative_name
+    return {role: {"file": relative_name(county.path, img.path), "date": img.date.isoformat() if img.date else None}
+            if img else None for role, img in (("before", pair.before), ("after", pair.after))}
 
 
 def print_check(county, console) -> None:
@@ -52,6 +63,10 @@ def print_check(county, console) -> None:
         console.print(escape(f"未提供的图层：{'、'.join(missing)}"))
     if county.imagery:
         console.print(escape(f"影像：{county.imagery.name}"))
+    for role, img in (_pair_dict(county) or {}).items():
+        if img:
+            name = {"before": "前时相", "after": "后时相"}[role]
+            console.print(escape(f"{name}影像：{img['file']}（{img['date'] or '日期未知'}）"))
     unrecognised = getattr(county, "unrecognised", None) or []
     if unrecognised:          # files read as no layer: never silently left aside
         console.print(f"\n[bold yellow]未识别、未读取的文件（{len(unrecognised)} 个）[/bold yellow]")

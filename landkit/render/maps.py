@@ -162,6 +162,8 @@ class DisplayLayer:
     legend: list = field(default_factory=list)  # (label, style key) or (label, css colour)
     image: bm.ImageLayer | None = None
     labels: list = field(default_factory=list)  # (lat, lon, text)
+    media: list = field(default_factory=list)   # per feature: a key of media_src, or None (popup pictures)
+    media_src: dict = field(default_factory=dict)  # key -> [[caption, data URI or "" (an <img> of the page), why not]]
 
     @property
     def count(self) -> int:
@@ -205,6 +207,8 @@ class _Opts:
     vector_limit: int = 5000
     vertex_limit: int = 250_000
     raster_px: int = 2048
+    chips: object = None          # a render.chips.ChipSet: pictures in the 卫片 patch popups
+    embed_chips: bool = True      # False: the popups take the pictures from the page's <img id="lkchip-…">
 
 
 def _vector_layer(key, name, gdf, crs, opts, *, keys, fields, values, styles, legend, show=True,
@@ -518,6 +522,8 @@ def _patch_layers(county, results, names, opts) -> list[DisplayLayer]:
                                  fields=fields, values=[v for v, ok in zip(values, m) if ok],
                                  styles={c: PATCH_STYLES[c]}, legend=[(PATCH_NAMES[c], c)], tip_fields=4,
                                  show=c != "pseudo"))
+        if opts.chips is not None:
+            _add_chip_media(out[-1], sub, opts)
     return out
 
 
@@ -537,11 +543,31 @@ def _zone_layers(county, results, opts) -> list[DisplayLayer]:
                           styles={"z": ZONE_STYLE}, legend=[("开发区范围", "z")], tip_fields=2)]
 
 
+def _add_chip_media(layer: DisplayLayer, sub, opts) -> None:
+    """The before/after pictures of the layer's patches that have chips (popup media)."""
+    chips = opts.chips
+    found = chips.by_index()
+    keep = _polygonal(sub.geometry.to_numpy())
+    media = []
+    for idx, ok in zip(sub.index, keep):
+        if not ok:
+            continue
+        pc = found.get(idx)
+        media.append(pc.key if pc is not None else None)
+        if pc is not None:
+            layer.media_src[pc.key] = [
+                [chips.caption(r), (pc.chips[r].uri if opts.embed_chips else "") if r in pc.chips else "",
+                 pc.reasons.get(r, "") if r not in pc.chips else ""] for r in ("before", "after")]
+    if layer.media_src:
+        layer.media = media
+
+
 def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: float = 1.0,
                    township_simplify_m: float = 5.0, vector_limit: int = 5000, vertex_limit: int = 250_000,
-                   raster_px: int = 2048, dltb: bool = True) -> list[DisplayLayer]:
-    """Every layer of the county map, bottom to top, ready to draw (also used for the print image)."""
-    opts = _Opts(gcj02, simplify_m, township_simplify_m, vector_limit, vertex_limit, raster_px)
+                   raster_px: int = 2048, dltb: bool = True, chips=None, embed_chips: bool = True) -> list[DisplayLayer]:
+    """Every layer of the county map, bottom to top, ready to draw (also used for the print image).
+    ``chips`` (a :class:`~landkit.render.chips.ChipSet`) puts the patches' before/after pictures in their popups."""
+    opts = _Opts(gcj02, simplify_m, township_simplify_m, vector_limit, vertex_limit, raster_px, chips, embed_chips)
     summary, results = summary_and_results(analysis)
     names = _town_names(county, summary)
     towns = _township_layers(county, summary, opts)
@@ -580,7 +606,22 @@ class VectorLayer(folium.map.Layer):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function(){
             var fields = {{ this.fields_json }}, styles = {{ this.styles_json }}, tipN = {{ this.tip_fields }};
-            var title = {{ this.title_json }};
+            var title = {{ this.title_json }}, media = {{ this.media_json }};
+            function pics(f, d) {
+                var key = f.properties.m, list = key ? media[key] : null;
+                if (!list) return;
+                var w = document.createElement('div'); w.className = 'lk-chips';
+                list.forEach(function(c, i) {
+                    var fig = document.createElement('figure'), el = document.getElementById('lkchip-' + key + '-' + i);
+                    var src = c[1] || (el ? el.src : '');
+                    if (src) { var im = document.createElement('img'); im.src = src; im.alt = c[0]; fig.appendChild(im); }
+                    else { var s = document.createElement('div'); s.className = 'lk-nochip';
+                           s.textContent = c[2] || '未提供数据'; fig.appendChild(s); }
+                    var cap = document.createElement('figcaption'); cap.textContent = c[0]; fig.appendChild(cap);
+                    w.appendChild(fig);
+                });
+                d.appendChild(w);
+            }
             function box(f, n, head) {
                 var d = document.createElement('div'); d.className = 'lk-info';
                 if (head) { var h = document.createElement('div'); h.className = 'lk-info-title';
@@ -599,7 +640,8 @@ class VectorLayer(folium.map.Layer):
                 onEachFeature: function(f, l) {
                     {% if this.interactive %}
                     l.bindTooltip(function() { return box(f, tipN, null); }, {sticky: true, className: 'lk-tip'});
-                    l.bindPopup(function() { return box(f, fields.length, title); }, {maxWidth: 420});
+                    l.bindPopup(function() { var d = box(f, fields.length, title); pics(f, d); return d; },
+                                {maxWidth: 420});
                     {% endif %}
                 }
             });
@@ -619,8 +661,11 @@ class VectorLayer(folium.map.Layer):
         self.fields_json = _json(list(layer.fields))
         self.styles_json = _json(layer.styles)
         self.title_json = _json(layer.name)
+        self.media_json = _json(layer.media_src if layer.interactive else {})
         frame = gpd.GeoDataFrame({"k": list(layer.keys), "v": list(layer.values) if layer.interactive
                                   else [[]] * len(layer.keys)}, geometry=layer.geoms.values, crs=4326)
+        if layer.media and layer.interactive:
+            frame.insert(2, "m", list(layer.media))
         if not layer.interactive:
             frame = frame[["k", "geometry"]]
         self.data_json = _json(frame.to_geo_dict(show_bbox=False, drop_id=True))
@@ -680,6 +725,12 @@ _CSS = """
 .lk-label span { display: inline-block; transform: translate(-50%, -50%); white-space: nowrap; font-size: 12px;
   font-weight: bold; color: #263238; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none; }
 .lk-label { background: none; border: none; }
+.lk-chips { display: flex; gap: 6px; margin-top: 6px; }
+.lk-chips figure { margin: 0; width: 160px; }
+.lk-chips img { width: 160px; height: 160px; display: block; border: 1px solid #90a4ae; }
+.lk-chips figcaption { font-size: 11px; color: #546e7a; text-align: center; }
+.lk-nochip { width: 158px; height: 158px; border: 1px dashed #b0bec5; color: #78909c; font-size: 11px;
+  display: flex; align-items: center; justify-content: center; text-align: center; padding: 4px; box-sizing: border-box; }
 .lk-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px; font-size: 12px;
   line-height: 18px; box-shadow: 0 1px 4px rgba(0,0,0,.3); max-height: 60vh; overflow: auto; }
 .lk-legend .lk-legend-title { font-weight: bold; margin-bottom: 2px; }
@@ -822,7 +873,7 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
                height="600px", width="100%", simplify_m: float = 1.0, vector_limit: int = 5000,
                vertex_limit: int = 250_000, raster_px: int = 2048, dltb: bool = True,
                prefer_canvas: bool | None = None, layer_control: bool = True,
-               collapsed_control: bool = False) -> LandkitMap:
+               collapsed_control: bool = False, chips=None, embed_chips: bool = True) -> LandkitMap:
     """An interactive map of a county and its analysis results (a ``folium.Map``).
 
     Parameters
@@ -840,12 +891,17 @@ def county_map(county, analysis=None, basemap=None, *, tianditu_token: str | Non
     raster_px : largest side of rendered images and imagery, in pixels
     dltb : add the DLTB land-class image (off by default in the layer control)
     collapsed_control : fold the layer control into an icon (the report does)
+    chips : a :class:`~landkit.render.chips.ChipSet` (``landkit.render.chips.patch_chips``): the
+        卫片 patch popups show the before/after pictures
+    embed_chips : False when the page already holds the pictures as ``<img id="lkchip-KEY-0/1">``
+        (the report): the popups then take them from there instead of a second copy
     """
     names = bm.normalise(basemap)
     gcj = bm.needs_gcj02(names)
     config = getattr(county, "config", None)
     layers = display_layers(county, analysis, gcj02=gcj, simplify_m=simplify_m, vector_limit=vector_limit,
-                            vertex_limit=vertex_limit, raster_px=raster_px, dltb=dltb)
+                            vertex_limit=vertex_limit, raster_px=raster_px, dltb=dltb, chips=chips,
+                            embed_chips=embed_chips)
     n_vec = sum(lay.count for lay in layers if lay.kind == "vector")
     if prefer_canvas is None:
         prefer_canvas = n_vec > 5000

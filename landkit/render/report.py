@@ -43,6 +43,8 @@ from .zones import report_context as zones_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BYTES = 10 * 1024 * 1024
+#: the share of the report's size budget the patch chips may take (their base64 text)
+CHIP_SHARE = 0.4
 MISSING = "未提供数据"
 
 STATUS_CLASS = {"pass": "ok", "over_cap": "warn", "accountability": "bad", "no_data": "none"}
@@ -491,7 +493,7 @@ def _map_parts(m) -> dict:
     return {"header": inline_assets(header), "html": html, "script": script}
 
 
-def _context(county, analysis, m) -> dict:
+def _context(county, analysis, m, chips=None, fieldcheck_href: str | None = None) -> dict:
     summary, results = summary_and_results(analysis)
     summary = json_ready(summary)
     c = summary.get("county") or {}
@@ -590,15 +592,21 @@ def _context(county, analysis, m) -> dict:
         "legend": legend_items([lay for lay in m.lk_layers if lay.show]), "map_stats": m.lk_stats,
         "online_basemap": bm.is_online(m.lk_stats.get("basemaps", [])),
         "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        "chips": chips, "fieldcheck_href": fieldcheck_href,
+        "chips_reason": (chips.reason if chips is not None else "") or "没有可截取影像的卫片图斑",
     }
 
 
-def render_report(county, analysis, *, basemap=None, map_options: dict | None = None) -> tuple[str, dict]:
+def render_report(county, analysis, *, basemap=None, map_options: dict | None = None, chips=None,
+                  fieldcheck_href: str | None = None) -> tuple[str, dict]:
     """The report HTML and the map statistics (see :func:`build_report`)."""
     opts = dict(map_options or {})
     opts.setdefault("collapsed_control", True)
+    if chips is not None and chips.available:
+        # the patch popups show the pictures of the report's patch cards (no second copy)
+        opts.update(chips=chips, embed_chips=False)
     m = county_map(county, analysis, basemap=basemap, height="640px", **opts)
-    ctx = _context(county, analysis, m)
+    ctx = _context(county, analysis, m, chips, fieldcheck_href)
     ctx["zones"] = zones_context(ctx["summary"])          # the 开发区 section (render/zones.py)
     html = _env().get_template("report.html.j2").render(**ctx)
     assert_offline(html)
@@ -606,7 +614,7 @@ def render_report(county, analysis, *, basemap=None, map_options: dict | None = 
 
 
 def build_report(county, analysis, path=None, *, basemap=None, map_options: dict | None = None,
-                 max_bytes: int = MAX_BYTES) -> str:
+                 max_bytes: int = MAX_BYTES, chips=None, fieldcheck_href: str | None = None) -> str:
     """Build the county report; write it to ``path`` (atomically) if given; return the HTML.
 
     Parameters
@@ -618,6 +626,10 @@ def build_report(county, analysis, path=None, *, basemap=None, map_options: dict
         no network request), or a name accepted by :func:`landkit.render.maps.county_map`
     map_options : extra keyword arguments for :func:`~landkit.render.maps.county_map`
     max_bytes : size budget (10 MB); a larger report is rebuilt with lighter map layers
+    chips : the patches' before/after chips (:func:`landkit.render.chips.patch_chips`); None cuts
+        them here from the county's 前时相 / 后时相 images. At most ``CHIP_SHARE`` of the budget
+        goes to them: the largest patches' chips are kept, the others point to the 外业核查表.
+    fieldcheck_href : link to the 外业核查表 written next to the report (pipeline.run), or None
     """
     config = getattr(county, "config", None)
     if basemap is None and config is not None:
@@ -628,13 +640,19 @@ def build_report(county, analysis, path=None, *, basemap=None, map_options: dict
     dltb_max = config.report.dltb_max_features if config is not None else 50_000
     if getattr(county, "dltb", None) is not None and len(county.dltb) > dltb_max:
         opts.setdefault("dltb", False)
-    html, _ = render_report(county, analysis, basemap=basemap, map_options=opts)
+    if chips is None:
+        from .chips import patch_chips
+        chips = patch_chips(county, analysis)
+    chips = chips.limited(int(max_bytes * CHIP_SHARE))
+    html, _ = render_report(county, analysis, basemap=basemap, map_options=opts, chips=chips,
+                            fieldcheck_href=fieldcheck_href)
     tries = [dict(vector_limit=1500, raster_px=1536, simplify_m=3.0), dict(vector_limit=400, raster_px=1024,
                                                                            simplify_m=8.0, dltb=False)]
     for lighter in tries:
         if len(html.encode("utf-8")) <= max_bytes:
             break
-        html, _ = render_report(county, analysis, basemap=basemap, map_options={**opts, **lighter})
+        html, _ = render_report(county, analysis, basemap=basemap, map_options={**opts, **lighter}, chips=chips,
+                                fieldcheck_href=fieldcheck_href)
     size = len(html.encode("utf-8"))
     if size > max_bytes:
         warnings.warn(f"报告大小 {size / 1e6:.1f} MB，超过 {max_bytes / 1e6:.0f} MB 的预算", stacklevel=2)

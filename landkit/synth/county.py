@@ -27,7 +27,7 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
                 adcode: str | None = None, name: str | None = None,
                 center_lonlat: tuple[float, float] | None = None, area_km2: float = 600.0,
                 year: int = 2024, city: str | None = None, province: str | None = None,
-                image: bool = True, verbose: bool = False) -> Path:
+                image: bool = True, image_pair: bool = False, verbose: bool = False) -> Path:
     """Write a synthetic county folder and return its path.
 
     Parameters
@@ -48,6 +48,8 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
     year : the monitoring year; ``as_of`` is 31 December of it, the DLTB is the previous
         year's survey (SJNF = year − 1).
     image : also render ``影像.tif``.
+    image_pair : also render the 2 m before/after pair ``前时相_*.tif`` / ``后时相_*.tif`` around the
+        违法 patches (sparse tiled GeoTIFFs, landkit.synth.imagery), for the patch chips.
     """
     if formats not in FORMATS:
         raise ValueError(f"formats 应为 {FORMATS} 之一，收到 {formats!r}")
@@ -109,6 +111,10 @@ def make_county(out_dir, *, n_dltb: int = 20000, seed: int = 420704, n_patches: 
     if image:
         render_image(fr, dl_geom, dl_df["DLBM"].to_numpy(), out / "影像.tif", seed)
         log("image")
+    if image_pair:
+        from .imagery import render_pair
+        render_pair(fr, dl_geom, dl_df["DLBM"].to_numpy(), wp_geom, wp_df, out, seed)
+        log("image pair")
     (out / "landkit.toml").write_text(
         "[county]\n"
         f'name = "{fr.name}"\n'
