@@ -6,8 +6,6 @@ the declared values in 原TBMJ / 原KCMJ / 原TBDLMJ; table 平差单元), ``平
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -81,19 +79,11 @@ def run_adjust(county_dir, out_dir, *, config=None, progress=None) -> dict:
 def write_adjust_outputs(county, res, summary: dict, qa: QAReport, off, out_dir: Path) -> None:
     """The three files into ``out_dir`` through a staging folder (none is half-written)."""
     from ..render.adjust import adjust_workbook, check_frame, unit_frame
-    from ..render.export import staging_folder, write_gpkg, write_json
+    from ..render.export import staged_outputs, write_gpkg, write_json
     qa_frame = qa.to_frame()
-    tmp = staging_folder(out_dir)
-    try:
+    with staged_outputs(out_dir) as tmp:
         check = check_frame(res, off) if off is not None else None
         wb = adjust_workbook(county, res, check, summary["tbmj_check"], qa_frame)
         wb.save(tmp / XLSX_NAME)
         write_gpkg({"地类图斑": res.features, "平差单元": unit_frame(res)}, tmp / GPKG_NAME)
         write_json(summary, tmp / "summary.json")
-        for f in sorted(tmp.iterdir()):
-            os.chmod(f, 0o644)
-            os.replace(f, out_dir / f.name)
-    except OSError as e:
-        raise InputError(f"写出结果失败（{e.strerror or e}）", file=out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from pathlib import Path
 
 from ..errors import InputError
@@ -73,10 +71,9 @@ def tracking_summary(prev, carry) -> dict:
 
 
 def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=None) -> None:
-    from ..render.export import LEDGER_TABLE_PREFIX, staging_folder, write_gpkg, write_json
+    from ..render.export import LEDGER_TABLE_PREFIX, staged_outputs, write_gpkg, write_json
     from ..render.outputs import ledger_workbook, result_layers
-    tmp = staging_folder(out_dir)
-    try:
+    with staged_outputs(out_dir) as tmp:
         ledger = ledger_workbook(county, res)
         if previous is not None:
             from ..tracking.carry import carry_forward
@@ -102,10 +99,3 @@ def write_outputs(county: County, res: CountyAnalysis, out_dir: Path, previous=N
                      fieldcheck_href=FIELDCHECK if chips.has_patches else None)
         if chips.has_patches:
             build_fieldcheck(county, chips, tmp / FIELDCHECK)
-        for f in sorted(tmp.iterdir()):
-            os.chmod(f, 0o644)
-            os.replace(f, out_dir / f.name)
-    except OSError as e:
-        raise InputError(f"写出结果失败（{e.strerror or e}）", file=out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

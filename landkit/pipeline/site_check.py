@@ -1,8 +1,6 @@
 """``landkit overlap``: an ad-hoc check of a project site a user brings against a county."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 
@@ -35,7 +33,7 @@ def run_site_check(site_file, county_dir, out_dir, *, layer=None, id_field=None)
     """
     from ..render.export import write_gpkg
     from ..render.ledger import Col, add_kv_sheet, add_sheet, new_workbook
-    from ..render.export import staging_folder
+    from ..render.export import staged_outputs
     site = read_layer(site_file, layer=layer)
     if id_field is not None and id_field not in site.columns:
         raise InputError(f"地块文件中没有字段 {id_field}", file=site_file, field=id_field)
@@ -48,8 +46,7 @@ def run_site_check(site_file, county_dir, out_dir, *, layer=None, id_field=None)
         f["gd_m2"] = f["gd_net_m2"] = f["gd_mu"] = f["gd_net_mu"] = 0.0
         s["cultivated_mu"] = s["cultivated_net_mu"] = 0.0
     s["not_computed"] = not_computed(county)
-    tmp = staging_folder(Path(out_dir))
-    try:
+    with staged_outputs(Path(out_dir)) as tmp:
         cols = [Col("编号", "id"), Col("面积(亩)", "area_mu", "area", True),
                 Col("压占永久基本农田(亩)", "yjjbnt_mu", "area", True),
                 Col("扣除田坎(亩)", "yjjbnt_net_mu", "area", True), Col("压占比例", "yjjbnt_share", "pct"),
@@ -76,8 +73,4 @@ def run_site_check(site_file, county_dir, out_dir, *, layer=None, id_field=None)
         if res.pieces is not None and len(res.pieces):
             layers["压占部分"] = res.pieces
         write_gpkg(layers, tmp / "压占检查.gpkg")
-        for p in sorted(tmp.iterdir()):
-            os.replace(p, Path(out_dir) / p.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return s

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 import math
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -90,3 +93,57 @@ def staging_folder(out_dir: Path) -> Path:
     except OSError as e:
         raise InputError(f"输出文件夹无法写入（{e.strerror or e}）", file=out_dir)
     return tmp
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write a file through a hidden temporary file beside it, renamed into place only when
+    ``write(temporary path)`` returned, so a reader never sees a half-written file. The file gets
+    the permissions a new file would get (umask)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    """``text`` to ``path`` (UTF-8) atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def publish_staged(tmp: Path, out_dir: Path) -> None:
+    """Move every file of a staging folder (:func:`staging_folder`) into ``out_dir`` and remove the
+    staging folder. InputError when the move fails."""
+    try:
+        for f in sorted(tmp.iterdir()):
+            os.chmod(f, 0o644)
+            os.replace(f, out_dir / f.name)
+    except OSError as e:
+        raise InputError(f"写出结果失败（{e.strerror or e}）", file=out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def staged_outputs(out_dir: Path):
+    """``with staged_outputs(out) as tmp:`` write the outputs into ``tmp``; when the block ends
+    without error they are moved into ``out`` together, else ``tmp`` is removed and ``out`` is
+    left as it was (an OSError becomes an InputError naming the folder)."""
+    tmp = staging_folder(out_dir)
+    try:
+        yield tmp
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"写出结果失败（{e.strerror or e}）", file=out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    publish_staged(tmp, out_dir)

@@ -11,12 +11,11 @@ picture says why. One self-contained file (pictures inline), written atomically.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .export import write_text_atomic
 from .report import TEMPLATES, MISSING, mu, text, when_label
 
 FILENAME = "外业核查表.html"
@@ -59,14 +58,5 @@ def build_fieldcheck(county, chips, path=None) -> str:
     """Build the 外业核查表; write it to ``path`` atomically if given; return the HTML."""
     html = render_fieldcheck(county, chips)
     if path is not None:
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".fieldcheck-", suffix=".html", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(html)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(html, Path(path))
     return html

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -36,7 +34,7 @@ from ..standards.vocabulary import CATEGORY_NAMES
 from . import basemaps as bm
 from .maps import STATUS_NAMES, county_map, inventory_frames, legend_items, print_svg
 from ..analyses.county_analysis import summary_and_results
-from .export import json_ready
+from .export import json_ready, write_text_atomic
 from .offline import assert_offline, inline_assets, jquery_uses
 from ..io.fields import ROLE_NAMES as LAYER_NAMES
 from .zones import report_context as zones_context
@@ -657,14 +655,5 @@ def build_report(county, analysis, path=None, *, basemap=None, map_options: dict
     if size > max_bytes:
         warnings.warn(f"报告大小 {size / 1e6:.1f} MB，超过 {max_bytes / 1e6:.0f} MB 的预算", stacklevel=2)
     if path is not None:
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(html)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(html, Path(path))
     return html

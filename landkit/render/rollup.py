@@ -9,14 +9,13 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import re
-import tempfile
 import urllib.parse
 from pathlib import Path
 
 import pandas as pd
 
+from .export import atomic_write
 from .ledger import Col, add_kv_sheet, add_sheet, new_workbook
 from .report import when_label
 
@@ -198,20 +197,6 @@ def totals(headlines: list[dict]) -> dict:
 # writing
 # --------------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_rollup(batch: dict, out_dir, outlines: dict | None = None) -> dict[str, Path]:
     """Write ``summary.json``, ``汇总.xlsx`` and ``index.html`` into ``out_dir`` (each atomically).
 
@@ -220,12 +205,12 @@ def write_rollup(batch: dict, out_dir, outlines: dict | None = None) -> dict[str
     """
     out = Path(out_dir)
     paths = {"summary": out / "summary.json", "xlsx": out / "汇总.xlsx", "html": out / "index.html"}
-    _atomic_write(paths["summary"], lambda p: p.write_text(
+    atomic_write(paths["summary"], lambda p: p.write_text(
         json.dumps(batch, ensure_ascii=False, indent=2, default=str), encoding="utf-8"))
     wb = rollup_workbook(batch)
-    _atomic_write(paths["xlsx"], lambda p: wb.save(p))
+    atomic_write(paths["xlsx"], lambda p: wb.save(p))
     page = index_html(batch, outlines or {}, out)
-    _atomic_write(paths["html"], lambda p: p.write_text(page, encoding="utf-8"))
+    atomic_write(paths["html"], lambda p: p.write_text(page, encoding="utf-8"))
     return paths
 
 
