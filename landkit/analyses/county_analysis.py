@@ -17,6 +17,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from ..io.fields import ROLE_NAMES
 from ..settings import timezone_of
 from ..version import __version__
+from .change import ChangeResult, land_change
 from .disposal import DisposalResult, disposal_rate
 from .farmland import FarmlandResult, farmland_overlap
 from .inventory import InventoryResult, inventory
@@ -36,12 +37,14 @@ class CountyAnalysis:
     farmland : {layer role: 永久基本农田 overlap of that layer} (approvals, supply, parcels, patches)
     inventory : the 存量建设用地 大盘点 (four categories, per-row tables)
     disposal : the 处置率 of 批而未供 and 闲置土地
+    change : the two DLTB vintages compared (地类转移矩阵, 耕地进出平衡), or None with one vintage
     """
     summary: dict
     inventory: InventoryResult
     disposal: DisposalResult
     satellite: SatelliteResult | None = None
     farmland: dict[str, FarmlandResult] = field(default_factory=dict)
+    change: ChangeResult | None = None
 
     @property
     def results(self) -> dict:
@@ -50,6 +53,8 @@ class CountyAnalysis:
         if self.satellite is not None:
             out["satellite"] = self.satellite
         out.update({f"farmland_{role}": r for role, r in self.farmland.items()})
+        if self.change is not None:
+            out["change"] = self.change
         return out
 
     def __getitem__(self, key: str):
@@ -101,10 +106,26 @@ def analyse(county) -> CountyAnalysis:
             farmland[role] = r
             fo[role] = {"name": ROLE_NAMES[role], **r.summary}
     summary["farmland_overlap"] = fo
+    ch = None
+    if county.layers.get("dltb_previous") is not None and county.dltb is not None:
+        ch = land_change(county, satellite=summary.get("satellite"))
+        summary["change"] = {"available": True, **ch.summary}
+    else:
+        summary["change"] = {"available": False, "reason": no_change_reason(county)}
     summary["qa"] = {**county.qa.to_dict()}
     # file paths relative to the county folder: summary.json and the report show no machine path
     summary = portable_paths(summary, {county.path: ""}) if getattr(county, "path", None) else summary
-    return CountyAnalysis(summary, inv, disp, sat, farmland)
+    return CountyAnalysis(summary, inv, disp, sat, farmland, ch)
+
+
+def no_change_reason(county) -> str:
+    """Why the two-vintage comparison is not made (Chinese)."""
+    if county.dltb is None:
+        return "该县没有地类图斑图层"
+    if (getattr(county, "config", None) is not None and county.config.layers.get("dltb_previous") in (False, "")):
+        return "landkit.toml 的 [layers] 中 dltb_previous 设为不使用，未做两期地类比较"
+    return ("只有一期地类图斑：文件夹中没有名称含更早年份的地类图斑（如 DLTB_2023），也未在 landkit.toml 的 [layers] "
+            "中写明 dltb_previous，无法做两期地类比较")
 
 
 def generated_at(config=None) -> str:
