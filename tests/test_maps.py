@@ -380,3 +380,19 @@ def test_dltb_only_county_shows_the_land_use_overview(tmp_path, small):
     assert [label for label, _ in only["dltb"].legend] == ["耕地", "林地", "住宅用地", "水域及水利设施用地"]
     full = {lay.key: lay for lay in display_layers(*small)}
     assert full["dltb"].show is False
+
+
+def test_change_layer_coloured_by_destination_with_unmonitored_marked(tmp_path):
+    """Two vintages: 耕地流出 is one layer, a style per 一级类 it became, pieces without a 卫片 patch
+    (疑似漏监测) drawn with the red dashed border and said so in the legend."""
+    from test_change import hand_county
+    c = lk.read_county(hand_county(tmp_path))
+    res = analyse(c)
+    layers = {lay.key: lay for lay in display_layers(c, res)}
+    lay = layers["change_out"]
+    out = res.change.outflow
+    assert lay.count == len(out) == 2 and lay.show
+    assert sorted(lay.keys) == ["06", "07_u"]                  # A2 → 工业 (under a patch), C → 住宅 (none)
+    assert lay.styles["07_u"]["dashArray"] and lay.styles["07_u"]["color"] == "#b71c1c"
+    assert any("疑似漏监测" in lbl for lbl, _ in lay.legend)
+    assert [v[0] for v in lay.values] == out["piece_id"].tolist()

@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
-from ..overlay.engine import NOISE_M2, pair_areas, pair_pieces
+from ..overlay.engine import NOISE_M2, overlay_areas, pair_areas, pair_pieces
 from ..settings import settings_for
 from ..standards.codes import (AGRI, CONSTRUCTION, CULTIVATED, DLBM_TABLE, LEVEL1_NAMES, UNUSED, class_sets,
                                dlbm_name, is_valid_unit_code, level1_code)
@@ -354,7 +354,6 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
     patch_ids = np.full(len(sel), None, dtype=object)
     has = np.full(len(sel), None, dtype=object)
     if patches is not None and len(out_rows):
-        from ..overlay.engine import overlay_areas
         ids = patches["监测编号"].astype("string").fillna("").to_numpy(dtype=object) if "监测编号" in patches.columns \
             else ("FID " + patches["lk_fid"].astype(str)).to_numpy(dtype=object)
         r = overlay_areas(geoms[out_rows], patches.geometry, crs=county.crs, b_ids=ids, sliver_m2=sliver,
@@ -435,6 +434,7 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
     same_period = y0 is not None and y1 is not None and int(y1) - int(y0) == 1
     if sat is None:
         unavailable["satellite_denominator_gap_mu"] = "该县没有卫片图斑图层，无法与卫片新增建设用地占用耕地面积核对"
+        unavailable["satellite_denominator_mu"] = "该县没有卫片图斑图层"
     elif D is None:
         unavailable["satellite_denominator_gap_mu"] = "卫片新增建设用地占用耕地面积无法计算"
     elif y0 is not None and y1 is not None and not same_period:
@@ -444,6 +444,10 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
         gap = new_cons - D
         if not same_period:
             notes.append("地类图斑的年度未知，按与本年度卫片同一时期核对")
+    if sat is not None:
+        src_cur = (getattr(county, "sources", {}) or {}).get("dltb")
+        notes.append(f"卫片新增建设用地占用耕地按本期地类图斑（{src_cur.display if src_cur else '本期'}）中的耕地计算"
+                     "（卫片图斑落在本期仍为耕地的部分）")
     sat_mode = sat.get("farmland_mode") if sat else None
     if sat is not None and sat_mode and sat_mode != mode:
         notes.append(f"卫片耕地口径（{sat_mode}）与本分析（{mode}）不同，核对差额含口径差异")
