@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _county import DATA, big_county  # noqa: E402
+from _county import DATA, big_county
 
 STAGES = {
     # one-vintage `landkit run` (the county as generated)

@@ -12,13 +12,12 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from conftest import SAMPLE, X0, Y0, write_shp
 
 import landkit as lk
 from landkit.analyses.change import identical_pairs, land_change
 from landkit.analyses.satellite import satellite_ratio
 from landkit.pipeline.run import analyse
-
-from conftest import SAMPLE, X0, Y0, write_shp
 
 MU = 3 / 2000
 GEOD = pyproj.Geod(a=6378137.0, rf=298.257222101)
@@ -126,8 +125,8 @@ def test_cultivated_balance_against_the_oracle(sample, oracle):
     o, old, new = oracle
     s = res.summary
     gd1, gd2 = o["DLBM_1"].isin(CULT), o["DLBM_2"].isin(CULT)
-    from landkit.standards.codes import construction_codes
     from landkit.settings import NONFOOD_DLBM, NONGRAIN_ZZSXDM
+    from landkit.standards.codes import construction_codes
     cons = o["DLBM_2"].isin(construction_codes())
     nf = o["DLBM_2"].isin(NONFOOD_DLBM)
     out, inn, stay = gd1 & ~gd2, ~gd1 & gd2, gd1 & gd2

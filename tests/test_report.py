@@ -206,7 +206,7 @@ def test_generated_at_reads_as_a_date_and_time(full):
 
 def test_one_vintage_change_section_says_why(full):
     """A county with one DLTB: the 地类变化 section says 未提供数据 and why, never zeros."""
-    c, r, html, out = full
+    html = full[2]
     sec = html[html.index('<section id="change"'):html.index('<section id="map"')]
     assert "未提供数据" in sec and "只有一期" in sec and 'data-kpi="change.' not in sec
 

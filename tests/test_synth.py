@@ -382,8 +382,9 @@ def test_other_formats(tmp_path, fmt):
 def test_previous_vintage_is_what_the_sample_ships(tmp_path):
     """make_previous_vintage gives the sample's DLTB_2023.gpkg byte for byte; its changes are what the
     manifest lists; every other 图斑 is the same polygon as in DLTB.shp."""
-    from conftest import SAMPLE
     from landkit.synth.vintage import make_previous_vintage
+
+    from conftest import SAMPLE
     path, ch = make_previous_vintage(SAMPLE, out=tmp_path / "DLTB_2023.gpkg", year=2023, seed=420704)
     assert path.read_bytes() == (SAMPLE / "DLTB_2023.gpkg").read_bytes()
     man = tomllib.loads((SAMPLE / "synth_manifest.toml").read_text(encoding="utf-8"))["previous_vintage"]

@@ -41,8 +41,17 @@ import shapely
 from ..errors import InputError
 from ..overlay.engine import NOISE_M2, overlay_areas, pair_areas, pair_pieces
 from ..settings import settings_for
-from ..standards.codes import (AGRI, CONSTRUCTION, CULTIVATED, DLBM_TABLE, LEVEL1_NAMES, UNUSED, class_sets,
-                               dlbm_name, is_valid_unit_code, level1_code)
+from ..standards.codes import (
+    AGRI,
+    CONSTRUCTION,
+    CULTIVATED,
+    LEVEL1_NAMES,
+    UNUSED,
+    class_sets,
+    dlbm_name,
+    is_valid_unit_code,
+    level1_code,
+)
 from ..standards.units import m2_to_mu
 from .location import piece_townships, township_names
 
@@ -168,7 +177,7 @@ def overlay_vintages(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, crs, *, threa
     real = area >= NOISE_M2
     order = np.lexsort((ib[real], ia[real]))
     return {"ia": ia[real][order], "ib": ib[real][order], "area_m2": area[real][order],
-            "unchanged": unchanged[real][order], "unchanged_count": int(len(same)), "fallback_pairs": fallback}
+            "unchanged": unchanged[real][order], "unchanged_count": len(same), "fallback_pairs": fallback}
 
 
 # ------------------------------------------------------------------ helpers
@@ -239,6 +248,207 @@ def _by(values: np.ndarray, weights: np.ndarray, key) -> list[dict]:
 
 
 # ------------------------------------------------------------------ the analysis
+@dataclass
+class _Rules:
+    """What the settings decide: mode, classes, the 非粮化 sets, the sliver tolerance."""
+    mode: str
+    sliver: float
+    big: dict            # DLBM → 三大类
+    construction: list
+    nonfood: list
+    nongrain: list
+
+    @property
+    def net(self) -> bool:
+        return self.mode == "net"
+
+
+@dataclass
+class _Overlay:
+    """The overlay pieces ≥ the sliver tolerance and what each side of them was (see the module docstring)."""
+    ia: np.ndarray
+    ib: np.ndarray
+    g: np.ndarray               # gross area, m²
+    fc: np.ndarray              # previous DLBM
+    tc: np.ndarray              # current DLBM
+    ka: np.ndarray              # KCXS counted, previous / current
+    kb: np.ndarray
+    unchanged: np.ndarray       # the same polygon in both vintages
+
+    @property
+    def out(self):      # 耕地 → not 耕地
+        return np.isin(self.fc, list(CULTIVATED)) & ~np.isin(self.tc, list(CULTIVATED))
+
+    @property
+    def into(self):     # not 耕地 → 耕地
+        return ~np.isin(self.fc, list(CULTIVATED)) & np.isin(self.tc, list(CULTIVATED))
+
+    @property
+    def stay(self):     # 耕地 in both
+        return np.isin(self.fc, list(CULTIVATED)) & np.isin(self.tc, list(CULTIVATED))
+
+    @property
+    def out_net(self):
+        return self.g * (1.0 - self.ka)
+
+    @property
+    def in_net(self):
+        return self.g * (1.0 - self.kb)
+
+    @property
+    def kcxs_gain(self):     # on 耕地 that stays 耕地: a smaller deduction is a gain
+        return self.g * (self.ka - self.kb)
+
+
+def _matrices(p: _Overlay, rules: _Rules) -> tuple[list, list, list]:
+    """(二级类, 一级类, 三大类) cells: gross as coded; net with 田坎 its own class, as much of the 耕地
+    and of the 田坎 part staying what it was as the two coefficients allow."""
+    fc, tc, g, ka, kb = p.fc, p.tc, p.g, p.ka, p.kb
+    net_rows = [pd.DataFrame({"from": fc, "to": tc, "net": g * (1.0 - np.maximum(ka, kb))}),
+                pd.DataFrame({"from": TIANKAN, "to": TIANKAN, "net": g * np.minimum(ka, kb)}),
+                pd.DataFrame({"from": fc, "to": TIANKAN, "net": g * np.clip(kb - ka, 0, None)}),
+                pd.DataFrame({"from": TIANKAN, "to": tc, "net": g * np.clip(ka - kb, 0, None)})]
+    comp = pd.concat([pd.DataFrame({"from": fc, "to": tc, "gross": g, "net": 0.0})]
+                     + [r[r["net"] > 0].assign(gross=0.0) for r in net_rows], ignore_index=True)
+    comp = comp.groupby(["from", "to"], sort=False)[["gross", "net"]].sum().reset_index()
+    return (_cells(comp, lambda c: (c or "", _name2(c)), rules.mode), _cells(comp, _level1, rules.mode),
+            _cells(comp, lambda c: (rules.big.get(c, UNKNOWN),) * 2, rules.mode))
+
+
+def _nongrain_mask(p: _Overlay, zz_a, zz_b, rules: _Rules) -> np.ndarray:
+    """耕地 in both vintages whose ZZSXDM turned to a non-grain value."""
+    return p.stay & np.isin(zz_b[p.ib], rules.nongrain) & ~np.isin(zz_a[p.ia], rules.nongrain)
+
+
+def _balance(p: _Overlay, ng: np.ndarray | None, net: bool, rules: _Rules) -> dict:
+    """The 耕地 balance in one mode (gross or net); ``ng`` the non-grain mask, None without ZZSXDM."""
+    def mu(x) -> float:
+        return float(m2_to_mu(np.sum(x)))
+    out, into = p.out, p.into
+    o = p.out_net if net else p.g
+    i_ = p.in_net if net else p.g
+    adj = mu(p.kcxs_gain[p.stay]) if net else 0.0
+    to_ng = (mu((p.in_net if net else p.g)[ng]) if ng is not None else None)
+    by_class = mu(o[out & np.isin(p.tc, rules.nonfood)])
+    return {"cultivated_out_mu": mu(o[out]), "cultivated_in_mu": mu(i_[into]), "cultivated_kcxs_change_mu": adj,
+            "cultivated_net_change_mu": mu(i_[into]) - mu(o[out]) + adj,
+            "cultivated_to_construction_mu": mu(o[out & np.isin(p.tc, rules.construction)]),
+            "cultivated_to_nonfood_by_class_mu": by_class, "cultivated_to_nongrain_mu": to_ng,
+            "cultivated_to_nonfood_mu": by_class + (to_ng or 0.0)}
+
+
+def _patch_cover(geoms, gross, patches, crs, sliver) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(covered m², 监测编号 joined, state yes/partly/no) of pieces against the 卫片 patches (union)."""
+    ids = patches["监测编号"].astype("string").fillna("").to_numpy(dtype=object) if "监测编号" in patches.columns \
+        else ("FID " + patches["lk_fid"].astype(str)).to_numpy(dtype=object)
+    r = overlay_areas(geoms, patches.geometry, crs=crs, b_ids=ids, sliver_m2=sliver, a_area_m2=gross, b_valid=True)
+    cov = np.minimum(r.table["overlap_m2"].to_numpy(), gross)
+    names = np.array(["、".join(map(str, x)) or None for x in r.table["b_ids"]], dtype=object)
+    state = np.where(cov < sliver, "no", np.where(gross - cov < sliver, "yes", "partly")).astype(object)
+    return cov, names, state
+
+
+def _cultivated_pieces(county, old, new, p: _Overlay, ng: np.ndarray, rules: _Rules, cfg,
+                       threads: int | None) -> gpd.GeoDataFrame:
+    """The 耕地 pieces that changed (流出, 流入, 改种非粮) with geometry, township, village and 卫片 cover."""
+    sel = np.flatnonzero(p.out | p.into | ng)
+    ia, ib = p.ia[sel], p.ib[sel]
+    ga = np.asarray(old.geometry.values, dtype=object)
+    gb = np.asarray(new.geometry.values, dtype=object)
+    geoms = np.empty(len(sel), dtype=object)
+    whole = p.unchanged[sel]
+    geoms[whole] = gb[ib[whole]]                        # an unchanged polygon is its own piece
+    if (~whole).any():
+        geoms[~whole] = pair_pieces(ga, gb, ia[~whole], ib[~whole], threads=threads)
+    zl_a, zl_b = _text(old, "ZLDWDM"), _text(new, "ZLDWDM")
+    zl = np.array([b if is_valid_unit_code(b) else a for a, b in zip(zl_a[ia], zl_b[ib])], dtype=object)
+    town, vill = piece_townships(zl, geoms, county, cfg, rules.sliver)
+    tnames, vnames = township_names(county)
+    direction = np.where(p.out[sel], "out", np.where(p.into[sel], "in", "nongrain")).astype(object)
+    fc, tc = p.fc[sel], p.tc[sel]
+    kind = np.where(direction == "in", "from_other", np.where(
+        direction == "nongrain", "to_nongrain", np.where(
+            np.isin(tc, rules.construction), "to_construction", np.where(
+                np.isin(tc, rules.nonfood), "to_nonfood", "to_other"))))
+    gross = p.g[sel]
+    net = np.where(direction == "out", p.out_net[sel], p.in_net[sel])
+    bsm_a, bsm_b = _text(old, "BSM"), _text(new, "BSM")
+    zz_a, zz_b = _text(old, "ZZSXDM"), _text(new, "ZZSXDM")
+    cult = gpd.GeoDataFrame({
+        "direction": direction, "kind": kind, "kind_name": [KINDS[k] for k in kind],
+        "from_bsm": bsm_a[ia], "to_bsm": bsm_b[ib],
+        "from_code": fc, "from_name": [_name2(c) for c in fc], "to_code": tc, "to_name": [_name2(c) for c in tc],
+        "to_level1": [_level1(c)[0] for c in tc], "to_level1_name": [_level1(c)[1] for c in tc],
+        "from_level1": [_level1(c)[0] for c in fc], "from_level1_name": [_level1(c)[1] for c in fc],
+        "to_class": [rules.big.get(c, UNKNOWN) for c in tc], "from_class": [rules.big.get(c, UNKNOWN) for c in fc],
+        "from_zzsx": zz_a[ia], "to_zzsx": zz_b[ib],
+        "township": [t if t else UNKNOWN for t in town],
+        "township_name": [tnames.get(t, t) if t else UNKNOWN for t in town],
+        "village": vill, "village_name": [vnames.get(v) if v else None for v in vill],
+        "gross_m2": gross, "net_m2": net, "area_m2": net if rules.net else gross, "unchanged_polygon": whole,
+    }, geometry=geoms, crs=county.crs)
+    out = np.flatnonzero(direction == "out")
+    patch_m2 = np.full(len(sel), np.nan)
+    patch_ids = np.full(len(sel), None, dtype=object)
+    has = np.full(len(sel), None, dtype=object)
+    if county.patches is not None and len(out):
+        patch_m2[out], patch_ids[out], has[out] = _patch_cover(geoms[out], gross[out], county.patches, county.crs,
+                                                                rules.sliver)
+    elif len(out):
+        has[out] = "no_layer"
+    cult["patch_m2"] = patch_m2
+    cult["patch_ids"] = patch_ids
+    cult["has_patch"] = has
+    cult["has_patch_name"] = [PATCH_STATES.get(x) if x else None for x in has]
+    cult["unmonitored"] = (kind == "to_construction") & (has == "no")
+    scale = np.where(direction == "out", 1.0 - p.ka[sel], 1.0) if rules.net else np.ones(len(sel))
+    cult["patch_used_m2"] = patch_m2 * scale           # the cover in the summary's mode
+    for c in ("gross_m2", "net_m2", "area_m2", "patch_m2", "patch_used_m2"):
+        cult[c[:-3] + "_mu"] = m2_to_mu(cult[c].to_numpy(dtype="float64"))
+    cult.insert(0, "piece_id", [f"BH{i + 1:05d}" for i in range(len(cult))])
+    return cult
+
+
+def _by_township(cult: gpd.GeoDataFrame, p: _Overlay, old, new, county, rules: _Rules, sat: dict | None,
+                 gap_known: bool, has_zz: bool) -> list[dict]:
+    """The balance per township: the 耕地 pieces' townships; the 田坎-coefficient change by ZLDWDM."""
+    tnames, _ = township_names(county)
+    ct = pd.DataFrame({"t": cult["township"].to_numpy(dtype=object), "d": cult["direction"].to_numpy(dtype=object),
+                       "k": cult["kind"].to_numpy(dtype=object), "a": cult["area_m2"].to_numpy(),
+                       "u": cult["unmonitored"].to_numpy(), "p": cult["patch_used_m2"].fillna(0).to_numpy()})
+    adj_t = pd.Series(dtype=float)
+    stay = p.stay
+    if rules.net and stay.any():
+        zl_a, zl_b = _text(old, "ZLDWDM"), _text(new, "ZLDWDM")
+        zl = [b if is_valid_unit_code(b) else a for a, b in zip(zl_a[p.ia[stay]], zl_b[p.ib[stay]])]
+        t_s = np.array([z[:9] if is_valid_unit_code(z) else UNKNOWN for z in zl], dtype=object)
+        adj_t = pd.Series(p.kcxs_gain[stay]).groupby(t_s).sum()
+    sat_t = {str(r.get("code")): r for r in (sat or {}).get("by_township") or [] if isinstance(r, dict)}
+    has_patches = county.patches is not None
+    rows = []
+    for code in sorted(set(ct["t"]) | set(adj_t.index) | set(sat_t)):
+        sub = ct[ct["t"] == code]
+
+        def mu(mask, col="a", sub=sub):
+            return float(m2_to_mu(sub.loc[mask, col].sum()))
+        o, i_ = mu(sub["d"] == "out"), mu(sub["d"] == "in")
+        a_ = float(m2_to_mu(adj_t.get(code, 0.0)))
+        cons = mu(sub["k"] == "to_construction")
+        ngt = mu(sub["k"] == "to_nongrain") if has_zz else None
+        D = ((sat_t.get(code) or {}).get("new_construction_farmland_mu") or 0.0) if sat else None
+        rows.append({"code": code, "name": tnames.get(code, code), "cultivated_out_mu": o, "cultivated_in_mu": i_,
+                     "cultivated_kcxs_change_mu": a_, "cultivated_net_change_mu": i_ - o + a_,
+                     "cultivated_to_construction_mu": cons,
+                     "cultivated_to_nonfood_mu": mu(sub["k"] == "to_nonfood") + (ngt or 0.0),
+                     "cultivated_to_nongrain_mu": ngt, "new_construction_on_cultivated_mu": cons,
+                     "satellite_denominator_mu": D,
+                     "satellite_denominator_gap_mu": (cons - D) if gap_known and D is not None else None,
+                     "unmonitored_count": int(sub["u"].sum()) if has_patches else None,
+                     "unmonitored_mu": max(0.0, cons - mu(sub["k"] == "to_construction", "p")) if has_patches else None})
+    rows.sort(key=lambda r: (-r["cultivated_out_mu"], r["code"]))
+    return rows
+
+
 def land_change(county, config=None, *, satellite: dict | None = None, threads: int | None = None) -> ChangeResult:
     """Compare the county's previous and current 地类图斑 (see the module docstring).
 
@@ -257,171 +467,56 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
         raise InputError("该县没有地类图斑图层，无法做两期地类比较", file=county.path)
     if old is None:
         raise InputError("该县只有一期地类图斑，无法做两期地类比较", file=county.path)
-    ch = cfg.change
-    mode = ch.farmland_mode or cfg.satellite.farmland_mode
-    net_mode = mode == "net"
-    sliver = cfg.sliver_m2
     sets = class_sets(**cfg.classes.as_dict())
-    big = {c: k for k, codes in sets.items() for c in codes}
-    cons_set = set(sets[CONSTRUCTION])
-    nonfood = {str(c).strip() for c in ch.nonfood_dlbm}
-    nongrain = {str(c).strip() for c in ch.nongrain_zzsxdm}
-    gd = list(CULTIVATED)
-
+    rules = _Rules(cfg.change.farmland_mode or cfg.satellite.farmland_mode, cfg.sliver_m2,
+                   {c: k for k, codes in sets.items() for c in codes}, sorted(sets[CONSTRUCTION]),
+                   [str(c).strip() for c in cfg.change.nonfood_dlbm], [str(c).strip() for c in cfg.change.nongrain_zzsxdm])
+    mode, net_mode = rules.mode, rules.net
     code_a, code_b = _codes(old), _codes(new)
     k_a, k_b = _kcxs(old, code_a), _kcxs(new, code_b)
     area_a = old["lk_area_m2"].to_numpy(dtype="float64")
     area_b = new["lk_area_m2"].to_numpy(dtype="float64")
 
     ov = overlay_vintages(old, new, county.crs, threads=threads)
-    ia, ib, g, unchanged = ov["ia"], ov["ib"], ov["area_m2"], ov["unchanged"]
-    sliver_mask = g < sliver
-    n_sliver, sliver_m2 = int(sliver_mask.sum()), float(g[sliver_mask].sum())
-    ia, ib, g, unchanged = ia[~sliver_mask], ib[~sliver_mask], g[~sliver_mask], unchanged[~sliver_mask]
-    fc, tc = code_a[ia], code_b[ib]
-    ka, kb = k_a[ia], k_b[ib]
-    pieces = pd.DataFrame({"ia": ia, "ib": ib, "from_code": fc, "to_code": tc, "gross_m2": g,
-                           "from_kcxs": ka, "to_kcxs": kb, "unchanged": unchanged})
+    small = ov["area_m2"] < rules.sliver
+    n_sliver, sliver_m2 = int(small.sum()), float(ov["area_m2"][small].sum())
+    ia, ib = ov["ia"][~small], ov["ib"][~small]
+    p = _Overlay(ia, ib, ov["area_m2"][~small], code_a[ia], code_b[ib], k_a[ia], k_b[ib], ov["unchanged"][~small])
+    pieces = pd.DataFrame({"ia": ia, "ib": ib, "from_code": p.fc, "to_code": p.tc, "gross_m2": p.g,
+                           "from_kcxs": p.ka, "to_kcxs": p.kb, "unchanged": p.unchanged})
+    matrix2, matrix1, matrix3 = _matrices(p, rules)
 
-    # --- the matrices: gross (classes as coded) and net (田坎 its own class, maximal persistence)
-    land = g * (1.0 - np.maximum(ka, kb))
-    rows_net = [pd.DataFrame({"from": fc, "to": tc, "gross": 0.0, "net": land}),
-                pd.DataFrame({"from": TIANKAN, "to": TIANKAN, "gross": 0.0, "net": g * np.minimum(ka, kb)}),
-                pd.DataFrame({"from": fc, "to": TIANKAN, "gross": 0.0, "net": g * np.clip(kb - ka, 0, None)}),
-                pd.DataFrame({"from": TIANKAN, "to": tc, "gross": 0.0, "net": g * np.clip(ka - kb, 0, None)})]
-    comp = pd.concat([pd.DataFrame({"from": fc, "to": tc, "gross": g, "net": 0.0})]
-                     + [r[r["net"] > 0] for r in rows_net], ignore_index=True)
-    comp = comp.groupby(["from", "to"], sort=False)[["gross", "net"]].sum().reset_index()
-    matrix2 = _cells(comp, lambda c: (c or "", _name2(c)), mode)
-    matrix1 = _cells(comp, _level1, mode)
-    matrix3 = _cells(comp, lambda c: (big.get(c, UNKNOWN),) * 2, mode)
-
-    # --- 耕地 balance
-    gd_a, gd_b = np.isin(fc, gd), np.isin(tc, gd)
-    out_m = gd_a & ~gd_b
-    in_m = ~gd_a & gd_b
-    stay = gd_a & gd_b
     zz_a, zz_b = _text(old, "ZZSXDM"), _text(new, "ZZSXDM")
     has_zz = "ZZSXDM" in old.columns and "ZZSXDM" in new.columns
-    ng_m = stay & np.isin(zz_b[ib], list(nongrain)) & ~np.isin(zz_a[ia], list(nongrain)) if has_zz \
-        else np.zeros(len(g), dtype=bool)
-    out_net = g * (1.0 - ka)
-    in_net = g * (1.0 - kb)
-    kcxs_adj = g * (ka - kb)                       # on 耕地 that stays 耕地: a smaller deduction is a gain
-
-    # --- the 耕地 pieces that changed, with geometry, township and 卫片 cover
-    sel = np.flatnonzero(out_m | in_m | ng_m)
-    geoms = np.empty(len(sel), dtype=object)
-    ga = np.asarray(old.geometry.values, dtype=object)
-    gb = np.asarray(new.geometry.values, dtype=object)
-    whole = unchanged[sel]
-    geoms[whole] = gb[ib[sel][whole]]
-    cut = np.flatnonzero(~whole)
-    if len(cut):
-        geoms[cut] = pair_pieces(ga, gb, ia[sel][cut], ib[sel][cut], threads=threads)
-    zl_a, zl_b = _text(old, "ZLDWDM"), _text(new, "ZLDWDM")
-    zl = np.array([b if is_valid_unit_code(b) else a for a, b in zip(zl_a[ia[sel]], zl_b[ib[sel]])], dtype=object)
-    town, vill = piece_townships(zl, geoms, county, cfg, sliver)
-    tnames, vnames = township_names(county)
-    direction = np.where(out_m[sel], "out", np.where(in_m[sel], "in", "nongrain")).astype(object)
-    to_codes, from_codes = tc[sel], fc[sel]
-    kind = np.where(direction == "in", "from_other", np.where(
-        direction == "nongrain", "to_nongrain", np.where(
-            np.isin(to_codes, list(cons_set)), "to_construction", np.where(
-                np.isin(to_codes, list(nonfood)), "to_nonfood", "to_other"))))
-    gross_s = g[sel]
-    net_s = np.where(direction == "out", out_net[sel], in_net[sel])
-    area_s = net_s if net_mode else gross_s
-    bsm_a, bsm_b = _text(old, "BSM"), _text(new, "BSM")
-    cult = gpd.GeoDataFrame({
-        "direction": direction, "kind": kind, "kind_name": [KINDS[k] for k in kind],
-        "from_bsm": bsm_a[ia[sel]], "to_bsm": bsm_b[ib[sel]],
-        "from_code": from_codes, "from_name": [_name2(c) for c in from_codes],
-        "to_code": to_codes, "to_name": [_name2(c) for c in to_codes],
-        "to_level1": [_level1(c)[0] for c in to_codes], "to_level1_name": [_level1(c)[1] for c in to_codes],
-        "from_level1": [_level1(c)[0] for c in from_codes],
-        "from_level1_name": [_level1(c)[1] for c in from_codes],
-        "to_class": [big.get(c, UNKNOWN) for c in to_codes], "from_class": [big.get(c, UNKNOWN) for c in from_codes],
-        "from_zzsx": zz_a[ia[sel]], "to_zzsx": zz_b[ib[sel]],
-        "township": [t if t else UNKNOWN for t in town],
-        "township_name": [tnames.get(t, t) if t else UNKNOWN for t in town],
-        "village": vill, "village_name": [vnames.get(v) if v else None for v in vill],
-        "gross_m2": gross_s, "net_m2": net_s, "area_m2": area_s, "unchanged_polygon": whole,
-    }, geometry=geoms, crs=county.crs)
-    patches = county.patches
-    out_rows = np.flatnonzero(direction == "out")
-    patch_m2 = np.full(len(sel), np.nan)
-    patch_ids = np.full(len(sel), None, dtype=object)
-    has = np.full(len(sel), None, dtype=object)
-    if patches is not None and len(out_rows):
-        ids = patches["监测编号"].astype("string").fillna("").to_numpy(dtype=object) if "监测编号" in patches.columns \
-            else ("FID " + patches["lk_fid"].astype(str)).to_numpy(dtype=object)
-        r = overlay_areas(geoms[out_rows], patches.geometry, crs=county.crs, b_ids=ids, sliver_m2=sliver,
-                          a_area_m2=gross_s[out_rows], b_valid=True)
-        cov = np.minimum(r.table["overlap_m2"].to_numpy(), gross_s[out_rows])
-        patch_m2[out_rows] = cov
-        patch_ids[out_rows] = ["、".join(map(str, x)) or None for x in r.table["b_ids"]]
-        uncovered = gross_s[out_rows] - cov
-        has[out_rows] = np.where(cov < sliver, "no", np.where(uncovered < sliver, "yes", "partly"))
-    elif len(out_rows):
-        has[out_rows] = "no_layer"
-    cult["patch_m2"] = patch_m2
-    cult["patch_ids"] = patch_ids
-    cult["has_patch"] = has
-    cult["has_patch_name"] = [PATCH_STATES.get(x) if x else None for x in has]
-    cult["unmonitored"] = (kind == "to_construction") & (has == "no")
-    scale = np.where(cult["direction"].to_numpy() == "out", 1.0 - ka[sel], 1.0) if net_mode else np.ones(len(sel))
-    cult["patch_used_m2"] = cult["patch_m2"].to_numpy(dtype="float64") * scale
-    for c in ("gross_m2", "net_m2", "area_m2", "patch_m2", "patch_used_m2"):
-        cult[c[:-3] + "_mu"] = m2_to_mu(cult[c].to_numpy(dtype="float64"))
-    cult.insert(0, "piece_id", [f"BH{i + 1:05d}" for i in range(len(cult))])
-
-    # --- figures
-    def mu(x) -> float:
-        return float(m2_to_mu(np.sum(x)))
-
-    is_cons = np.isin(tc, list(cons_set))
-    is_nf = np.isin(tc, list(nonfood))
-
-    def block(net: bool) -> dict:
-        o = out_net if net else g
-        i_ = in_net if net else g
-        adj = float(m2_to_mu(kcxs_adj[stay].sum())) if net else 0.0
-        ng = mu((g * (1.0 - kb))[ng_m] if net else g[ng_m]) if has_zz else None
-        nf_cls = mu(o[out_m & is_nf])
-        return {"cultivated_out_mu": mu(o[out_m]), "cultivated_in_mu": mu(i_[in_m]),
-                "cultivated_kcxs_change_mu": adj,
-                "cultivated_net_change_mu": mu(i_[in_m]) - mu(o[out_m]) + adj,
-                "cultivated_to_construction_mu": mu(o[out_m & is_cons]),
-                "cultivated_to_nonfood_by_class_mu": nf_cls, "cultivated_to_nongrain_mu": ng,
-                "cultivated_to_nonfood_mu": nf_cls + (ng or 0.0)}
-
-    blocks = {"gross": block(False), "net": block(True)}
+    ng = _nongrain_mask(p, zz_a, zz_b, rules) if has_zz else None
+    blocks = {"gross": _balance(p, ng, False, rules), "net": _balance(p, ng, True, rules)}
     head = blocks[mode]
-    ocls = out_net if net_mode else g
-    icls = in_net if net_mode else g
+    cult = _cultivated_pieces(county, old, new, p, ng if ng is not None else np.zeros(len(p.g), dtype=bool),
+                              rules, cfg, threads)
+
+    ocls = p.out_net if net_mode else p.g
+    icls = p.in_net if net_mode else p.g
+    out, into = p.out, p.into
 
     def dest(c):
         c1, n1 = _level1(c)
-        return {"name": _name2(c), "level1_code": c1, "level1_name": n1, "class": big.get(c, UNKNOWN)}
-    out_by = _by(tc[out_m], ocls[out_m], dest)
-    in_by = _by(fc[in_m], icls[in_m], dest)
-    out_by1 = _by(np.array([_level1(c)[0] for c in tc[out_m]], dtype=object), ocls[out_m],
-                  lambda c: {"name": LEVEL1_NAMES.get(c, UNKNOWN)})
-    in_by1 = _by(np.array([_level1(c)[0] for c in fc[in_m]], dtype=object), icls[in_m],
-                 lambda c: {"name": LEVEL1_NAMES.get(c, UNKNOWN)})
-    ng_by = _by(zz_b[ib][ng_m], ((g * (1.0 - kb)) if net_mode else g)[ng_m], lambda c: {"name": c}) if has_zz else []
+        return {"name": _name2(c), "level1_code": c1, "level1_name": n1, "class": rules.big.get(c, UNKNOWN)}
+
+    def by1(codes, w):
+        return _by(np.array([_level1(c)[0] for c in codes], dtype=object), w,
+                   lambda c: {"name": LEVEL1_NAMES.get(c, UNKNOWN)})
 
     def vintage_cultivated(codes, k, area):
-        m = np.isin(codes, gd)
+        m = np.isin(codes, list(CULTIVATED))
         return float(m2_to_mu((area * (1.0 - k) if net_mode else area)[m].sum()))
     cult_prev = vintage_cultivated(code_a, k_a, area_a)
     cult_cur = vintage_cultivated(code_b, k_b, area_b)
     stock_ng = None
     if "ZZSXDM" in new.columns:
-        m = np.isin(code_b, gd) & np.isin(zz_b, list(nongrain))
+        m = np.isin(code_b, list(CULTIVATED)) & np.isin(zz_b, rules.nongrain)
         stock_ng = float(m2_to_mu((area_b * (1.0 - k_b) if net_mode else area_b)[m].sum()))
 
+    # --- the 卫片 cross-check
     years = getattr(county, "vintages", {}) or {}
     y0, y1 = years.get("dltb_previous"), years.get("dltb")
     if y1 is None:
@@ -448,13 +543,10 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
         src_cur = (getattr(county, "sources", {}) or {}).get("dltb")
         notes.append(f"卫片新增建设用地占用耕地按本期地类图斑（{src_cur.display if src_cur else '本期'}）中的耕地计算"
                      "（卫片图斑落在本期仍为耕地的部分）")
-    sat_mode = sat.get("farmland_mode") if sat else None
-    if sat is not None and sat_mode and sat_mode != mode:
-        notes.append(f"卫片耕地口径（{sat_mode}）与本分析（{mode}）不同，核对差额含口径差异")
-    if has_zz is False:
+        if sat.get("farmland_mode") and sat.get("farmland_mode") != mode:
+            notes.append(f"卫片耕地口径（{sat.get('farmland_mode')}）与本分析（{mode}）不同，核对差额含口径差异")
+    if not has_zz:
         unavailable["cultivated_to_nongrain_mu"] = "两期地类图斑未都提供种植属性代码 ZZSXDM，无法统计改种非粮作物的耕地"
-        for b in blocks.values():
-            b["cultivated_to_nongrain_mu"] = None
         notes.append("非粮化只含耕地变为园地、林地、草地、坑塘等的部分（缺少种植属性代码 ZZSXDM）")
     if stock_ng is None:
         unavailable["cultivated_nongrain_stock_mu"] = "本期地类图斑没有种植属性代码 ZZSXDM"
@@ -462,54 +554,18 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
         notes.append("有一期地类图斑没有扣除地类系数 KCXS，该期田坎按 0 计")
     outs = cult[cult["direction"] == "out"]
     cons_out = outs[outs["kind"] == "to_construction"]
-    if patches is not None:
+    if county.patches is not None:
         monitored = float(cons_out["patch_used_mu"].sum())
-        unmon = {"monitored_mu": monitored, "unmonitored_mu": max(0.0, new_cons - monitored),
+        cover = {"monitored_mu": monitored, "unmonitored_mu": max(0.0, new_cons - monitored),
                  "unmonitored_count": int(cons_out["unmonitored"].sum()),
                  "unmonitored_piece_mu": float(cons_out.loc[cons_out["unmonitored"], "area_mu"].sum()),
                  "partly_monitored_count": int((cons_out["has_patch"] == "partly").sum())}
     else:
-        why = "该县没有卫片图斑图层，无法判断耕地变为建设用地处是否有卫片图斑"
-        unmon = dict.fromkeys(("monitored_mu", "unmonitored_mu", "unmonitored_count", "unmonitored_piece_mu",
+        cover = dict.fromkeys(("monitored_mu", "unmonitored_mu", "unmonitored_count", "unmonitored_piece_mu",
                                "partly_monitored_count"))
-        unavailable.update(dict.fromkeys(unmon, why))
+        unavailable.update(dict.fromkeys(cover, "该县没有卫片图斑图层，无法判断耕地变为建设用地处是否有卫片图斑"))
 
-    # --- by township (the 耕地 pieces' townships; the 田坎-coefficient change by ZLDWDM)
-    ct = pd.DataFrame({"t": cult["township"].to_numpy(dtype=object), "d": cult["direction"].to_numpy(dtype=object),
-                       "k": cult["kind"].to_numpy(dtype=object), "a": cult["area_m2"].to_numpy(),
-                       "u": cult["unmonitored"].to_numpy(), "p": cult["patch_used_m2"].fillna(0).to_numpy()})
-    adj_t = pd.Series(dtype=float)
-    if net_mode and stay.any():
-        zl_s = np.array([b if is_valid_unit_code(b) else a for a, b in zip(zl_a[ia[stay]], zl_b[ib[stay]])],
-                        dtype=object)
-        t_s = np.array([z[:9] if is_valid_unit_code(z) else UNKNOWN for z in zl_s], dtype=object)
-        adj_t = pd.Series(kcxs_adj[stay]).groupby(t_s).sum()
-    sat_t = {str(r.get("code")): r for r in (sat or {}).get("by_township") or [] if isinstance(r, dict)}
-    by_t = []
-    for code in sorted(set(ct["t"]) | set(adj_t.index) | set(sat_t)):
-        sub = ct[ct["t"] == code]
-        o = float(m2_to_mu(sub.loc[sub["d"] == "out", "a"].sum()))
-        i_ = float(m2_to_mu(sub.loc[sub["d"] == "in", "a"].sum()))
-        a_ = float(m2_to_mu(adj_t.get(code, 0.0)))
-        cons = float(m2_to_mu(sub.loc[sub["k"] == "to_construction", "a"].sum()))
-        nf = float(m2_to_mu(sub.loc[sub["k"] == "to_nonfood", "a"].sum()))
-        ngt = float(m2_to_mu(sub.loc[sub["k"] == "to_nongrain", "a"].sum())) if has_zz else None
-        Dt = (sat_t.get(code) or {}).get("new_construction_farmland_mu") if sat else None
-        if sat and Dt is None:
-            Dt = 0.0
-        mon = float(m2_to_mu(sub.loc[sub["k"] == "to_construction", "p"].sum()))
-        row = {"code": code, "name": tnames.get(code, code), "cultivated_out_mu": o, "cultivated_in_mu": i_,
-               "cultivated_kcxs_change_mu": a_, "cultivated_net_change_mu": i_ - o + a_,
-               "cultivated_to_construction_mu": cons, "cultivated_to_nonfood_mu": nf + (ngt or 0.0),
-               "cultivated_to_nongrain_mu": ngt, "new_construction_on_cultivated_mu": cons,
-               "satellite_denominator_mu": Dt,
-               "satellite_denominator_gap_mu": (cons - Dt) if gap is not None and Dt is not None else None,
-               "unmonitored_count": int(sub["u"].sum()) if patches is not None else None,
-               "unmonitored_mu": max(0.0, cons - mon) if patches is not None else None}
-        by_t.append(row)
-    by_t.sort(key=lambda r: (-r["cultivated_out_mu"], r["code"]))
-
-    total_a, total_b, overlaid = float(area_a.sum()), float(area_b.sum()), float(g.sum())
+    total_a, total_b, overlaid = float(area_a.sum()), float(area_b.sum()), float(p.g.sum())
     src = getattr(county, "sources", {}) or {}
     summary = {
         "previous_year": y0, "current_year": y1,
@@ -520,28 +576,32 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
                   + ("按扣除田坎后的净面积" if net_mode else "按毛面积（不扣田坎）")
                   + "；非农化为耕地变为建设用地，非粮化为耕地变为园地、林地、草地、坑塘等"
                   + ("及改种非粮作物（种植属性）" if has_zz else "")),
-        "previous_polygon_count": int(len(old)), "current_polygon_count": int(len(new)),
+        "previous_polygon_count": len(old), "current_polygon_count": len(new),
         "unchanged_polygon_count": ov["unchanged_count"],
         "previous_area_mu": float(m2_to_mu(total_a)), "current_area_mu": float(m2_to_mu(total_b)),
         "overlaid_mu": float(m2_to_mu(overlaid)),
         "previous_only_mu": float(m2_to_mu(max(0.0, total_a - overlaid - sliver_m2))),
         "current_only_mu": float(m2_to_mu(max(0.0, total_b - overlaid - sliver_m2))),
-        "sliver_count": n_sliver, "sliver_mu": float(m2_to_mu(sliver_m2)), "tolerance_m2": sliver,
-        "changed_mu": float(m2_to_mu(g[fc != tc].sum())),
+        "sliver_count": n_sliver, "sliver_mu": float(m2_to_mu(sliver_m2)), "tolerance_m2": rules.sliver,
+        "changed_mu": float(m2_to_mu(p.g[p.fc != p.tc].sum())),
         "cultivated_previous_mu": cult_prev, "cultivated_current_mu": cult_cur,
         **head,
         "cultivated_outside_overlay_mu": (cult_cur - cult_prev) - head["cultivated_net_change_mu"],
-        "cultivated_out_by_destination": out_by, "cultivated_out_by_level1": out_by1,
-        "cultivated_in_by_source": in_by, "cultivated_in_by_level1": in_by1,
-        "cultivated_to_nongrain_by_zzsxdm": ng_by, "cultivated_nongrain_stock_mu": stock_ng,
+        "cultivated_out_by_destination": _by(p.tc[out], ocls[out], dest),
+        "cultivated_out_by_level1": by1(p.tc[out], ocls[out]),
+        "cultivated_in_by_source": _by(p.fc[into], icls[into], dest),
+        "cultivated_in_by_level1": by1(p.fc[into], icls[into]),
+        "cultivated_to_nongrain_by_zzsxdm": _by(zz_b[p.ib][ng], (p.in_net if net_mode else p.g)[ng],
+                                                lambda c: {"name": c}) if has_zz else [],
+        "cultivated_nongrain_stock_mu": stock_ng,
         "new_construction_on_cultivated_mu": new_cons,
         "satellite_denominator_mu": D if sat else None, "satellite_denominator_gap_mu": gap,
         "satellite_year": county.year if sat else None,
-        **unmon,
-        "out_piece_count": int(len(outs)), "in_piece_count": int((cult["direction"] == "in").sum()),
+        **cover,
+        "out_piece_count": len(outs), "in_piece_count": int((cult["direction"] == "in").sum()),
         "gross": blocks["gross"], "net": blocks["net"],
         "matrix_level1": matrix1, "matrix_level2": matrix2, "matrix_class": matrix3,
-        "by_township": by_t,
+        "by_township": _by_township(cult, p, old, new, county, rules, sat, gap is not None, has_zz),
     }
     if unavailable:
         summary["unavailable"] = unavailable

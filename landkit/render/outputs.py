@@ -281,9 +281,11 @@ def change_frames(ch) -> dict[str, pd.DataFrame]:
     if len(cells):
         from ..standards.codes import LEVEL1_NAMES, level1_code
         cells["changed"] = (cells["from_code"] != cells["to_code"]).map({True: "是", False: "否"})
+        def l1(code):
+            c = level1_code(code)
+            return f"{c} {LEVEL1_NAMES[c]}" if c else "未知"
         for side in ("from", "to"):
-            cells[f"{side}_l1"] = [(lambda c: f"{c} {LEVEL1_NAMES[c]}" if c else "未知")(level1_code(x))
-                                   for x in cells[f"{side}_code"]]
+            cells[f"{side}_l1"] = [l1(x) for x in cells[f"{side}_code"]]
         out["level2"] = cells
     rows = [{"code": "合计", "name": "全县", **{k: cs.get(k) for k in (
         "cultivated_out_mu", "cultivated_in_mu", "cultivated_kcxs_change_mu", "cultivated_net_change_mu",
