@@ -345,3 +345,21 @@ def test_identical_pairs_ignore_orientation_start_and_single_part_multipolygon()
          _box(40, 0, 50, 10), _box(40, 0, 50, 10)]                       # repeated: matched to nothing
     ma, mb = identical_pairs(np.array(a, dtype=object), np.array(b, dtype=object))
     assert ma.tolist() == [0, 1, 2, -1, -1] and mb.tolist() == [0, 1, 2, -1, -1, -1]
+
+
+def test_township_matrices_add_up_to_the_county(sample):
+    """Each township carries its 一级类 matrix; summed over townships they give the county's, cell by cell."""
+    _, _, res = sample
+    s = res.summary
+    total = pd.concat([pd.DataFrame(r["matrix_level1"]) for r in s["by_township"] if r["matrix_level1"]])
+    by = total.groupby(["from_code", "to_code"])[["gross_mu", "net_mu"]].sum()
+    county = pd.DataFrame(s["matrix_level1"]).set_index(["from_code", "to_code"])[["gross_mu", "net_mu"]]
+    j = county.join(by, rsuffix="_t", how="outer").fillna(0.0)
+    assert np.allclose(j["gross_mu"], j["gross_mu_t"], atol=1e-6) and np.allclose(j["net_mu"], j["net_mu_t"], atol=1e-6)
+    # the 耕地 rows of a township's matrix are its balance
+    for r in s["by_township"]:
+        m = pd.DataFrame(r["matrix_level1"])
+        if not len(m):
+            continue
+        out = m[(m["from_code"] == "01") & (m["to_code"] != "01") & (m["to_code"] != "12")]["net_mu"].sum()
+        assert out <= r["cultivated_out_mu"] + 1e-6

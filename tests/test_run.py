@@ -354,7 +354,7 @@ def test_run_compares_the_two_vintages(sample_run):
     assert s["available"] is True and (s["previous_year"], s["current_year"]) == (2023, 2024)
     assert s["current_layer"] == "DLTB.shp" and s["previous_layer"] == "DLTB_2023.gpkg:DLTB"
     wb = openpyxl.load_workbook(out / "ledger.xlsx")
-    for name in ("地类转移矩阵", "三大类转移矩阵", "地类转移明细", "耕地进出平衡", "耕地流出清单", "耕地流入清单"):
+    for name in ("地类转移矩阵", "三大类转移矩阵", "地类转移明细", "耕地进出平衡", "乡镇地类转移", "耕地流出清单", "耕地流入清单"):
         assert name in wb.sheetnames, name
     rows = [row for row in wb["地类转移矩阵"].iter_rows(values_only=True)]
     hr = next(i for i, row in enumerate(rows) if row[0] and "原地类" in str(row[0]))

@@ -53,7 +53,7 @@ from ..standards.codes import (
     level1_code,
 )
 from ..standards.units import m2_to_mu
-from .location import piece_townships, township_names
+from .location import piece_townships, township_names, townships_by_layer
 
 TIANKAN = "1203"
 UNKNOWN = "未知"
@@ -300,19 +300,47 @@ class _Overlay:
         return self.g * (self.ka - self.kb)
 
 
-def _matrices(p: _Overlay, rules: _Rules) -> tuple[list, list, list]:
-    """(二级类, 一级类, 三大类) cells: gross as coded; net with 田坎 its own class, as much of the 耕地
-    and of the 田坎 part staying what it was as the two coefficients allow."""
+def _components(p: _Overlay) -> pd.DataFrame:
+    """Per piece (``piece`` = its position) the matrix rows (from, to, gross m², net m²): gross as
+    coded; net with 田坎 its own class, as much of the 耕地 and of the 田坎 part staying what it was
+    as the two coefficients allow."""
     fc, tc, g, ka, kb = p.fc, p.tc, p.g, p.ka, p.kb
-    net_rows = [pd.DataFrame({"from": fc, "to": tc, "net": g * (1.0 - np.maximum(ka, kb))}),
-                pd.DataFrame({"from": TIANKAN, "to": TIANKAN, "net": g * np.minimum(ka, kb)}),
-                pd.DataFrame({"from": fc, "to": TIANKAN, "net": g * np.clip(kb - ka, 0, None)}),
-                pd.DataFrame({"from": TIANKAN, "to": tc, "net": g * np.clip(ka - kb, 0, None)})]
-    comp = pd.concat([pd.DataFrame({"from": fc, "to": tc, "gross": g, "net": 0.0})]
+    k = np.arange(len(g))
+    net_rows = [pd.DataFrame({"piece": k, "from": fc, "to": tc, "net": g * (1.0 - np.maximum(ka, kb))}),
+                pd.DataFrame({"piece": k, "from": TIANKAN, "to": TIANKAN, "net": g * np.minimum(ka, kb)}),
+                pd.DataFrame({"piece": k, "from": fc, "to": TIANKAN, "net": g * np.clip(kb - ka, 0, None)}),
+                pd.DataFrame({"piece": k, "from": TIANKAN, "to": tc, "net": g * np.clip(ka - kb, 0, None)})]
+    return pd.concat([pd.DataFrame({"piece": k, "from": fc, "to": tc, "gross": g, "net": 0.0})]
                      + [r[r["net"] > 0].assign(gross=0.0) for r in net_rows], ignore_index=True)
+
+
+def _matrices(comp: pd.DataFrame, rules: _Rules) -> tuple[list, list, list]:
+    """(二级类, 一级类, 三大类) cells of the components (:func:`_components`)."""
     comp = comp.groupby(["from", "to"], sort=False)[["gross", "net"]].sum().reset_index()
     return (_cells(comp, lambda c: (c or "", _name2(c)), rules.mode), _cells(comp, _level1, rules.mode),
             _cells(comp, lambda c: (rules.big.get(c, UNKNOWN),) * 2, rules.mode))
+
+
+def _piece_townships(p: _Overlay, old, new, county, cfg, rules: _Rules, cult: gpd.GeoDataFrame) -> np.ndarray:
+    """The township of every piece (R6a): the current 图斑's ZLDWDM, else the previous one's, else the
+    townships layer on the current 图斑 (layer first with ``[township] source = "layer"``); the 耕地
+    pieces keep the township found for them on their own geometry."""
+    def codes(d):
+        return np.array([z[:9] if is_valid_unit_code(z) else None for z in _text(d, "ZLDWDM")], dtype=object)
+    ta, tb = codes(old)[p.ia], codes(new)[p.ib]
+    town = np.where(pd.isna(tb), ta, tb).astype(object)
+    layer_first = cfg.township.source == "layer"
+    ask = np.unique(p.ib if layer_first else p.ib[pd.isna(town)])
+    if len(ask) and county.townships is not None:
+        gb = np.asarray(new.geometry.values, dtype=object)
+        lt, _ = townships_by_layer(gb[ask], county, rules.sliver)
+        by_b = pd.Series(lt, index=ask, dtype=object)
+        lay = by_b.reindex(p.ib).to_numpy(dtype=object)
+        take = ~pd.isna(lay) if layer_first else pd.isna(town) & ~pd.isna(lay)
+        town[take] = lay[take]
+    town = np.where(pd.isna(town), UNKNOWN, town).astype(object)
+    town[cult["piece"].to_numpy()] = cult["township"].to_numpy(dtype=object)
+    return town
 
 
 def _nongrain_mask(p: _Overlay, zz_a, zz_b, rules: _Rules) -> np.ndarray:
@@ -406,27 +434,27 @@ def _cultivated_pieces(county, old, new, p: _Overlay, ng: np.ndarray, rules: _Ru
     for c in ("gross_m2", "net_m2", "area_m2", "patch_m2", "patch_used_m2"):
         cult[c[:-3] + "_mu"] = m2_to_mu(cult[c].to_numpy(dtype="float64"))
     cult.insert(0, "piece_id", [f"BH{i + 1:05d}" for i in range(len(cult))])
+    cult["piece"] = sel                                 # position among the overlay pieces
     return cult
 
 
-def _by_township(cult: gpd.GeoDataFrame, p: _Overlay, old, new, county, rules: _Rules, sat: dict | None,
-                 gap_known: bool, has_zz: bool) -> list[dict]:
-    """The balance per township: the 耕地 pieces' townships; the 田坎-coefficient change by ZLDWDM."""
+def _by_township(cult: gpd.GeoDataFrame, p: _Overlay, comp: pd.DataFrame, town: np.ndarray, county,
+                 rules: _Rules, sat: dict | None, gap_known: bool, has_zz: bool) -> list[dict]:
+    """The balance and the 一级类 matrix per township (``town``: each piece's township)."""
     tnames, _ = township_names(county)
     ct = pd.DataFrame({"t": cult["township"].to_numpy(dtype=object), "d": cult["direction"].to_numpy(dtype=object),
                        "k": cult["kind"].to_numpy(dtype=object), "a": cult["area_m2"].to_numpy(),
                        "u": cult["unmonitored"].to_numpy(), "p": cult["patch_used_m2"].fillna(0).to_numpy()})
-    adj_t = pd.Series(dtype=float)
     stay = p.stay
-    if rules.net and stay.any():
-        zl_a, zl_b = _text(old, "ZLDWDM"), _text(new, "ZLDWDM")
-        zl = [b if is_valid_unit_code(b) else a for a, b in zip(zl_a[p.ia[stay]], zl_b[p.ib[stay]])]
-        t_s = np.array([z[:9] if is_valid_unit_code(z) else UNKNOWN for z in zl], dtype=object)
-        adj_t = pd.Series(p.kcxs_gain[stay]).groupby(t_s).sum()
+    adj_t = pd.Series(p.kcxs_gain[stay]).groupby(town[stay]).sum() if rules.net and stay.any() \
+        else pd.Series(dtype=float)
+    comp_t = comp.assign(t=town[comp["piece"].to_numpy()])
+    mats = {t: _cells(sub.groupby(["from", "to"], sort=False)[["gross", "net"]].sum().reset_index(), _level1,
+                      rules.mode) for t, sub in comp_t.groupby("t", sort=True)}
     sat_t = {str(r.get("code")): r for r in (sat or {}).get("by_township") or [] if isinstance(r, dict)}
     has_patches = county.patches is not None
     rows = []
-    for code in sorted(set(ct["t"]) | set(adj_t.index) | set(sat_t)):
+    for code in sorted(set(ct["t"]) | set(adj_t.index) | set(sat_t) | set(mats)):
         sub = ct[ct["t"] == code]
 
         def mu(mask, col="a", sub=sub):
@@ -444,7 +472,8 @@ def _by_township(cult: gpd.GeoDataFrame, p: _Overlay, old, new, county, rules: _
                      "satellite_denominator_mu": D,
                      "satellite_denominator_gap_mu": (cons - D) if gap_known and D is not None else None,
                      "unmonitored_count": int(sub["u"].sum()) if has_patches else None,
-                     "unmonitored_mu": max(0.0, cons - mu(sub["k"] == "to_construction", "p")) if has_patches else None})
+                     "unmonitored_mu": max(0.0, cons - mu(sub["k"] == "to_construction", "p")) if has_patches else None,
+                     "matrix_level1": mats.get(code, [])})
     rows.sort(key=lambda r: (-r["cultivated_out_mu"], r["code"]))
     return rows
 
@@ -484,7 +513,8 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
     p = _Overlay(ia, ib, ov["area_m2"][~small], code_a[ia], code_b[ib], k_a[ia], k_b[ib], ov["unchanged"][~small])
     pieces = pd.DataFrame({"ia": ia, "ib": ib, "from_code": p.fc, "to_code": p.tc, "gross_m2": p.g,
                            "from_kcxs": p.ka, "to_kcxs": p.kb, "unchanged": p.unchanged})
-    matrix2, matrix1, matrix3 = _matrices(p, rules)
+    comp = _components(p)
+    matrix2, matrix1, matrix3 = _matrices(comp, rules)
 
     zz_a, zz_b = _text(old, "ZZSXDM"), _text(new, "ZZSXDM")
     has_zz = "ZZSXDM" in old.columns and "ZZSXDM" in new.columns
@@ -601,7 +631,8 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
         "out_piece_count": len(outs), "in_piece_count": int((cult["direction"] == "in").sum()),
         "gross": blocks["gross"], "net": blocks["net"],
         "matrix_level1": matrix1, "matrix_level2": matrix2, "matrix_class": matrix3,
-        "by_township": _by_township(cult, p, old, new, county, rules, sat, gap is not None, has_zz),
+        "by_township": _by_township(cult, p, comp, _piece_townships(p, old, new, county, cfg, rules, cult), county,
+                                    rules, sat, gap is not None, has_zz),
     }
     if unavailable:
         summary["unavailable"] = unavailable

@@ -292,6 +292,9 @@ def change_frames(ch) -> dict[str, pd.DataFrame]:
         "cultivated_to_construction_mu", "cultivated_to_nonfood_mu", "cultivated_to_nongrain_mu",
         "satellite_denominator_mu", "satellite_denominator_gap_mu", "unmonitored_count", "unmonitored_mu")}}]
     out["balance"] = pd.DataFrame(rows + list(cs.get("by_township") or []))
+    town_cells = [{"code": t.get("code"), "name": t.get("name"), **c} for t in cs.get("by_township") or []
+                  for c in t.get("matrix_level1") or [] if c.get("from_code") != c.get("to_code")]
+    out["towns"] = pd.DataFrame(town_cells)
     c = ch.cultivated
     for key, direction in (("outflow", "out"), ("inflow", "in")):
         sub = c[c["direction"] == direction].sort_values("area_m2", ascending=False, kind="stable")
@@ -320,7 +323,8 @@ def change_layers(ch) -> dict[str, gpd.GeoDataFrame]:
 
 def change_sheets(wb, title: str, ch) -> None:
     """Sheets 地类转移矩阵 (一级类 pivot with totals), 三大类转移矩阵, 地类转移明细 (二级类), 耕地进出平衡
-    (by township), 耕地流出清单 and 耕地流入清单 (each 耕地 piece that changed class)."""
+    (by township), 乡镇地类转移 (the changed 一级类 cells by township), 耕地流出清单 and 耕地流入清单
+    (each 耕地 piece that changed class)."""
     cs = ch.summary
     fr = change_frames(ch)
     mode = _mode_name(cs)
@@ -354,6 +358,12 @@ def change_sheets(wb, title: str, ch) -> None:
         heading=f"{title}耕地进出平衡（{_period(cs)}，{mode}）",
         note="净变化 = 流入 − 流出 + 田坎系数变化；差额 = 耕地变为建设用地 − 卫片新增建设用地占用耕地（合法 + 违法图斑）"
              + "".join(f"；{n}" for n in cs.get("notes") or []))
+    if len(fr["towns"]):
+        add_sheet(wb, "乡镇地类转移", fr["towns"], [
+            Col("乡镇代码", "code"), Col("乡镇", "name"), Col("原一级类", "from_name"), Col("现一级类", "to_name"),
+            Col("面积(亩)", "gross_mu", "area", True), Col("扣除田坎面积(亩)", "net_mu", "area", True)],
+            heading=f"{title}各乡镇地类转移（{_period(cs)}，一级类，只列变化部分）",
+            note="乡镇按本期图斑的坐落单位代码，无效时用上一期的，再无则按乡镇界线图层")
     piece_cols = [Col("编号", "piece_id"), Col("乡镇", "township_name"), Col("村", "village_name"),
                   Col("原标识码", "from_bsm"), Col("原地类编码", "from_code"), Col("原地类名称", "from_name"),
                   Col("现标识码", "to_bsm"), Col("现地类编码", "to_code"), Col("现地类名称", "to_name"),
