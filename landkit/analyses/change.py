@@ -32,6 +32,7 @@ ZLDWDM, else the previous one's, else the townships layer). Pure: reads no files
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -49,6 +50,7 @@ from ..standards.codes import (
     UNUSED,
     class_sets,
     dlbm_name,
+    is_township_code,
     is_valid_unit_code,
     level1_code,
 )
@@ -182,10 +184,10 @@ def overlay_vintages(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, crs, *, threa
 
 # ------------------------------------------------------------------ helpers
 def _codes(d: gpd.GeoDataFrame) -> np.ndarray:
+    """DLBM as text, "" where missing (object array)."""
     if "DLBM" not in d.columns:
         return np.full(len(d), "", dtype=object)
-    return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                     for v in d["DLBM"].tolist()], dtype=object)
+    return d["DLBM"].astype("string").fillna("").astype(object).to_numpy(dtype=object)
 
 
 def _kcxs(d: gpd.GeoDataFrame, codes: np.ndarray) -> np.ndarray:
@@ -193,15 +195,21 @@ def _kcxs(d: gpd.GeoDataFrame, codes: np.ndarray) -> np.ndarray:
     if "KCXS" not in d.columns:
         return np.zeros(len(d))
     k = pd.to_numeric(d["KCXS"], errors="coerce").to_numpy(dtype="float64")
-    ok = np.isfinite(k) & (k >= 0) & (k < 1) & np.isin(codes, list(CULTIVATED))
+    ok = np.isfinite(k) & (k >= 0) & (k < 1) & _isin(codes, list(CULTIVATED))
     return np.where(ok, k, 0.0)
 
 
 def _text(d: gpd.GeoDataFrame, col: str) -> np.ndarray:
+    """A text column as stripped strings, None where empty (object array)."""
     if col not in d.columns:
         return np.full(len(d), None, dtype=object)
-    return np.array([None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
-                     else str(v).strip() for v in d[col].tolist()], dtype=object)
+    t = d[col].astype("string").str.strip()
+    return t.where(t.notna() & (t != ""), None).astype(object).to_numpy(dtype=object)
+
+
+def _isin(values: np.ndarray, among) -> np.ndarray:
+    """``np.isin`` for object arrays of codes, by hashing (much faster than numpy's sort for text)."""
+    return pd.Series(values, dtype=object).isin(list(among)).to_numpy(dtype=bool)
 
 
 def _name2(code: str) -> str:
@@ -275,17 +283,25 @@ class _Overlay:
     kb: np.ndarray
     unchanged: np.ndarray       # the same polygon in both vintages
 
+    @cached_property
+    def gd_from(self):
+        return _isin(self.fc, CULTIVATED)
+
+    @cached_property
+    def gd_to(self):
+        return _isin(self.tc, CULTIVATED)
+
     @property
     def out(self):      # 耕地 → not 耕地
-        return np.isin(self.fc, list(CULTIVATED)) & ~np.isin(self.tc, list(CULTIVATED))
+        return self.gd_from & ~self.gd_to
 
     @property
     def into(self):     # not 耕地 → 耕地
-        return ~np.isin(self.fc, list(CULTIVATED)) & np.isin(self.tc, list(CULTIVATED))
+        return ~self.gd_from & self.gd_to
 
     @property
     def stay(self):     # 耕地 in both
-        return np.isin(self.fc, list(CULTIVATED)) & np.isin(self.tc, list(CULTIVATED))
+        return self.gd_from & self.gd_to
 
     @property
     def out_net(self):
@@ -325,8 +341,14 @@ def _piece_townships(p: _Overlay, old, new, county, cfg, rules: _Rules, cult: gp
     """The township of every piece (R6a): the current 图斑's ZLDWDM, else the previous one's, else the
     townships layer on the current 图斑 (layer first with ``[township] source = "layer"``); the 耕地
     pieces keep the township found for them on their own geometry."""
-    def codes(d):
-        return np.array([z[:9] if is_valid_unit_code(z) else None for z in _text(d, "ZLDWDM")], dtype=object)
+    def codes(d):       # ZLDWDM[:9] where it is a valid 19-digit code (vectorised; prefixes checked once)
+        if "ZLDWDM" not in d.columns:
+            return np.full(len(d), None, dtype=object)
+        z = d["ZLDWDM"].astype("string").str.strip()
+        t = z.str[:9]
+        ok_t = {x: is_township_code(x) for x in t.dropna().unique()}
+        ok = z.str.fullmatch(r"\d{19}").fillna(False).to_numpy(dtype=bool) & t.map(ok_t).fillna(False).to_numpy(dtype=bool)
+        return np.where(ok, t.to_numpy(dtype=object), None).astype(object)
     ta, tb = codes(old)[p.ia], codes(new)[p.ib]
     town = np.where(pd.isna(tb), ta, tb).astype(object)
     layer_first = cfg.township.source == "layer"
@@ -345,7 +367,7 @@ def _piece_townships(p: _Overlay, old, new, county, cfg, rules: _Rules, cult: gp
 
 def _nongrain_mask(p: _Overlay, zz_a, zz_b, rules: _Rules) -> np.ndarray:
     """耕地 in both vintages whose ZZSXDM turned to a non-grain value."""
-    return p.stay & np.isin(zz_b[p.ib], rules.nongrain) & ~np.isin(zz_a[p.ia], rules.nongrain)
+    return p.stay & _isin(zz_b[p.ib], rules.nongrain) & ~_isin(zz_a[p.ia], rules.nongrain)
 
 
 def _balance(p: _Overlay, ng: np.ndarray | None, net: bool, rules: _Rules) -> dict:
@@ -357,10 +379,10 @@ def _balance(p: _Overlay, ng: np.ndarray | None, net: bool, rules: _Rules) -> di
     i_ = p.in_net if net else p.g
     adj = mu(p.kcxs_gain[p.stay]) if net else 0.0
     to_ng = (mu((p.in_net if net else p.g)[ng]) if ng is not None else None)
-    by_class = mu(o[out & np.isin(p.tc, rules.nonfood)])
+    by_class = mu(o[out & _isin(p.tc, rules.nonfood)])
     return {"cultivated_out_mu": mu(o[out]), "cultivated_in_mu": mu(i_[into]), "cultivated_kcxs_change_mu": adj,
             "cultivated_net_change_mu": mu(i_[into]) - mu(o[out]) + adj,
-            "cultivated_to_construction_mu": mu(o[out & np.isin(p.tc, rules.construction)]),
+            "cultivated_to_construction_mu": mu(o[out & _isin(p.tc, rules.construction)]),
             "cultivated_to_nonfood_by_class_mu": by_class, "cultivated_to_nongrain_mu": to_ng,
             "cultivated_to_nonfood_mu": by_class + (to_ng or 0.0)}
 
@@ -396,8 +418,8 @@ def _cultivated_pieces(county, old, new, p: _Overlay, ng: np.ndarray, rules: _Ru
     fc, tc = p.fc[sel], p.tc[sel]
     kind = np.where(direction == "in", "from_other", np.where(
         direction == "nongrain", "to_nongrain", np.where(
-            np.isin(tc, rules.construction), "to_construction", np.where(
-                np.isin(tc, rules.nonfood), "to_nonfood", "to_other"))))
+            _isin(tc, rules.construction), "to_construction", np.where(
+                _isin(tc, rules.nonfood), "to_nonfood", "to_other"))))
     gross = p.g[sel]
     net = np.where(direction == "out", p.out_net[sel], p.in_net[sel])
     bsm_a, bsm_b = _text(old, "BSM"), _text(new, "BSM")
@@ -438,6 +460,25 @@ def _cultivated_pieces(county, old, new, p: _Overlay, ng: np.ndarray, rules: _Ru
     return cult
 
 
+def _level1_cells_by(comp: pd.DataFrame, town: np.ndarray, mode: str) -> dict[str, list]:
+    """{township: its 一级类 matrix cells} of the components, grouped once."""
+    if not len(comp):
+        return {}
+    def level1_of(col):                 # by the distinct codes: no Python loop over the pieces
+        k, uniq = pd.factorize(comp[col])
+        return np.array([_level1(str(c))[0] for c in uniq], dtype=object)[k]
+    g = pd.DataFrame({"t": town[comp["piece"].to_numpy()], "f": level1_of("from"), "o": level1_of("to"),
+                      "gross": comp["gross"].to_numpy(), "net": comp["net"].to_numpy()})
+    g = g.groupby(["t", "f", "o"], sort=True)[["gross", "net"]].sum().reset_index()
+    out: dict[str, list] = {}
+    for t, f, o, gross, net in g.itertuples(index=False, name=None):
+        gm, nm = float(m2_to_mu(gross)), float(m2_to_mu(net))
+        out.setdefault(t, []).append({"from_code": f, "from_name": LEVEL1_NAMES.get(f, UNKNOWN), "to_code": o,
+                                      "to_name": LEVEL1_NAMES.get(o, UNKNOWN), "area_mu": nm if mode == "net" else gm,
+                                      "gross_mu": gm, "net_mu": nm})
+    return out
+
+
 def _by_township(cult: gpd.GeoDataFrame, p: _Overlay, comp: pd.DataFrame, town: np.ndarray, county,
                  rules: _Rules, sat: dict | None, gap_known: bool, has_zz: bool) -> list[dict]:
     """The balance and the 一级类 matrix per township (``town``: each piece's township)."""
@@ -448,9 +489,7 @@ def _by_township(cult: gpd.GeoDataFrame, p: _Overlay, comp: pd.DataFrame, town: 
     stay = p.stay
     adj_t = pd.Series(p.kcxs_gain[stay]).groupby(town[stay]).sum() if rules.net and stay.any() \
         else pd.Series(dtype=float)
-    comp_t = comp.assign(t=town[comp["piece"].to_numpy()])
-    mats = {t: _cells(sub.groupby(["from", "to"], sort=False)[["gross", "net"]].sum().reset_index(), _level1,
-                      rules.mode) for t, sub in comp_t.groupby("t", sort=True)}
+    mats = _level1_cells_by(comp, town, rules.mode)
     sat_t = {str(r.get("code")): r for r in (sat or {}).get("by_township") or [] if isinstance(r, dict)}
     has_patches = county.patches is not None
     rows = []
@@ -537,13 +576,13 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
                    lambda c: {"name": LEVEL1_NAMES.get(c, UNKNOWN)})
 
     def vintage_cultivated(codes, k, area):
-        m = np.isin(codes, list(CULTIVATED))
+        m = _isin(codes, list(CULTIVATED))
         return float(m2_to_mu((area * (1.0 - k) if net_mode else area)[m].sum()))
     cult_prev = vintage_cultivated(code_a, k_a, area_a)
     cult_cur = vintage_cultivated(code_b, k_b, area_b)
     stock_ng = None
     if "ZZSXDM" in new.columns:
-        m = np.isin(code_b, list(CULTIVATED)) & np.isin(zz_b, rules.nongrain)
+        m = _isin(code_b, list(CULTIVATED)) & _isin(zz_b, rules.nongrain)
         stock_ng = float(m2_to_mu((area_b * (1.0 - k_b) if net_mode else area_b)[m].sum()))
 
     # --- the 卫片 cross-check
