@@ -17,7 +17,8 @@ from .findings import Finding, QAReport
 from .qa import check_dates, check_dltb, check_duplicate_ids, check_judgements, check_self_overlap
 from .io.crs import datum_family, working_crs_for
 from .io.geometry import valid_polygons
-from .io.discover import Candidate, assign_roles, missing_role_message, scan_folder, unrecognised_files
+from .io.discover import (Candidate, assign_roles, missing_role_message, previous_vintage, scan_folder,
+                          unrecognised_files, vintage_year)
 from .io.fields import ID_FIELDS, ROLE_NAMES
 from .io.read import LayerSource, load_layer
 from .io.imagery import ImageryPair, find_imagery_pair
@@ -50,6 +51,8 @@ class County:
     unrecognised: list = field(default_factory=list)
     #: the 前时相 / 后时相 images of the folder (io.imagery.find_imagery_pair), for the patch chips
     imagery_pair: ImageryPair | None = None
+    #: survey year of each 地类图斑 vintage read: {"dltb": 2024, "dltb_previous": 2023} (None where unknown)
+    vintages: dict = field(default_factory=dict)
 
     def __getattr__(self, name):
         if name in ROLES:
@@ -165,15 +168,37 @@ def read_county(path, config=None, *, errors: str = "raise", require=("dltb",), 
     cands, rasters, problems = scan_folder(folder)
     for p, msg in problems:
         _fail(qa, errors, InputError(msg, file=p))
-    chosen, notes = assign_roles(cands, year=cfg.county.year)
+    chosen, notes = assign_roles(cands, year=cfg.county.year, folder=folder)
     configured = configured_candidates(folder, cfg)
     chosen.update(configured)
-    unrecognised = unrecognised_files(folder, cands, configured, problems)
+    if "dltb" in configured and "dltb_previous" not in configured:
+        # the previous vintage is the one before the DLTB the user named
+        chosen["dltb_previous"] = previous_vintage(cands, configured["dltb"], cfg.county.year, folder)
+    prev = chosen.get("dltb_previous")
+    if prev is not None and chosen.get("dltb") is not None and prev.path.resolve() == chosen["dltb"].path.resolve() \
+            and prev.layer == chosen["dltb"].layer:
+        qa.add(Finding("warning", "previous_vintage_same", "上一期地类图斑与本期是同一个图层，不做两期比较",
+                       "dltb_previous", str(prev.path)))
+        chosen["dltb_previous"] = prev = None
+    unrecognised = unrecognised_files(folder, cands, {**configured, "dltb_previous": prev} if prev is not None
+                                      else configured, problems)
     wanted = set(ROLES if roles is None else roles) | set(require)
     chosen = {r: c for r, c in chosen.items() if c is not None and r in wanted}
     for role, n in notes.items():      # a choice between layers changes every figure: say it loudly
         if role not in configured and role in wanted:
             qa.add(Finding("warning", "layer_choice", n, role))
+    vintages = {}
+    if "dltb" in chosen:
+        vintages["dltb"] = vintage_year(chosen["dltb"], cfg.county.year, folder)
+    if "dltb_previous" in chosen:
+        py = vintage_year(chosen["dltb_previous"], cfg.change.previous_year, folder)
+        vintages["dltb_previous"] = py
+        if "dltb_previous" not in configured and "dltb" in chosen:
+            qa.add(Finding("info", "previous_vintage",
+                           f"上一期地类图斑：{chosen['dltb_previous'].display}（{_year_text(py)}），与本期 "
+                           f"{chosen['dltb'].display}（{_year_text(vintages['dltb'])}）比较地类变化；如需改用其他图层"
+                           "或不做比较，请在 landkit.toml 的 [layers] 中写明 dltb_previous = \"文件名\" 或 false",
+                           "dltb_previous", str(chosen["dltb_previous"].path)))
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     sources: dict[str, LayerSource] = {}
@@ -244,6 +269,10 @@ def read_county(path, config=None, *, errors: str = "raise", require=("dltb",), 
                                "报告标题只用县名。请在 landkit.toml 的 [county] 中写明 adcode",
                                "dltb", str(sources["dltb"].path), "ZLDWDM"))
         qa.add(check_dltb(d, d[AREA_COL].to_numpy(), cfg, adcode=adcode, file=sources["dltb"].path))
+    if "dltb_previous" in layers:
+        d = layers["dltb_previous"]
+        qa.add(check_dltb(d, d[AREA_COL].to_numpy(), cfg, adcode=adcode, file=sources["dltb_previous"].path,
+                          role="dltb_previous"))
     overlap_pairs = {}
     if "yjjbnt" in layers:
         from .overlay.engine import overlapping_pairs
@@ -274,8 +303,13 @@ def read_county(path, config=None, *, errors: str = "raise", require=("dltb",), 
         # the report's basemap image: a raster that is not one of the two dates, else the later date
         others = [r for r in rasters if r not in pair.paths]
         imagery = others[0] if others else (pair.after or pair.before).path
+    vintages = {r: y for r, y in vintages.items() if r in layers}
     return County(folder, cc.name or name, adcode, year, as_of, work, cfg, qa, layers, sources, imagery,
-                  overlap_pairs, unrecognised, pair)
+                  overlap_pairs, unrecognised, imagery_pair=pair, vintages=vintages)
+
+
+def _year_text(y) -> str:
+    return f"{y}年" if y else "年度未知"
 
 
 def _fail(qa: QAReport, errors: str, e: InputError, role: str | None = None) -> None:

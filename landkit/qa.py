@@ -12,11 +12,12 @@ from .standards.vocabulary import classify_judgements
 
 
 
-def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, file=None) -> list[Finding]:
-    """QA of 地类图斑 (docs/rules.md R4–R6): codes, 田坎, areas, ids."""
+def check_dltb(gdf, area_m2: np.ndarray, config, *, adcode: str | None = None, file=None,
+               role: str = "dltb") -> list[Finding]:
+    """QA of 地类图斑 (docs/rules.md R4–R6): codes, 田坎, areas, ids. ``role`` names the vintage
+    checked (``dltb``, or ``dltb_previous`` for the previous 年度变更调查)."""
     from .standards.codes import CULTIVATED, DLBM_TABLE, QSXZ_NAMES, is_valid_unit_code
     out: list[Finding] = []
-    role = "dltb"
     f = str(file) if file else None
 
     dlbm = gdf["DLBM"]

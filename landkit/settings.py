@@ -47,7 +47,7 @@ from .errors import ConfigError
 
 #: layer roles a county folder can hold (``[layers]``, ``[fields.<role>]``)
 ROLES = ("dltb", "yjjbnt", "patches", "approvals", "supply", "parcels", "townships",
-         "stbhhx", "czkfbj", "zones")
+         "stbhhx", "czkfbj", "zones", "dltb_previous")
 
 JUDGEMENT_CLASSES = ("legal", "illegal", "other", "pseudo", "unjudged")
 LAND_CLASSES = ("农用地", "建设用地", "未利用地")
@@ -241,6 +241,27 @@ class ZoneSettings:
     money_unit: str = setting("万元", "宗地固定资产投资、税收总额字段的单位", kind="str", choices=("万元", "元"))
 
 
+#: 耕地 flowing to these classes is 非粮化 (docs/rules.md §4.9): 园地, 林地, 草地, 坑塘水面
+NONFOOD_DLBM = ["0201", "0202", "0203", "0204", "0201K", "0202K", "0203K", "0204K",
+                "0301", "0302", "0305", "0307", "0301K", "0302K", "0307K",
+                "0401", "0403", "0403K", "0404", "1104", "1104A", "1104K"]
+#: 种植属性 ZZSXDM values meaning 耕地 planted with something other than grain (docs/rules.md §4.8)
+NONGRAIN_ZZSXDM = ["FLS", "YM", "LM", "LH", "MC", "GSYY", "SSLM"]
+
+
+@dataclass
+class ChangeSettings:
+    """``[change]``: two DLTB vintages compared: 地类转移矩阵, 耕地进出平衡, 非农化 / 非粮化 (docs/rules.md §4.9)."""
+    previous_year: int | None = setting(None, "上一期地类图斑的年度（文件名中没有年份时用于标注）；默认取文件名中的年份",
+                                        kind="year")
+    farmland_mode: str | None = setting(None, "耕地面积口径：net = 扣除田坎，gross = 毛面积；默认同 [satellite] farmland_mode"
+                                        "（与卫片新增建设用地占用耕地口径一致）", kind="str", choices=("net", "gross"))
+    nonfood_dlbm: list[str] = setting(NONFOOD_DLBM, "耕地变为这些地类计为非粮化（园地、林地、草地、坑塘水面）",
+                                      kind="list[str]")
+    nongrain_zzsxdm: list[str] = setting(NONGRAIN_ZZSXDM, "种植属性代码 ZZSXDM 中表示种植非粮作物的取值"
+                                         "（耕地仍为耕地但由粮食改种这些时计为非粮化）", kind="list[str]")
+
+
 @dataclass
 class ReportSettings:
     """``[report]``: the leadership report and its map."""
@@ -351,6 +372,7 @@ SECTIONS: dict[str, type] = {
     "report": ReportSettings,
     "adjust": AdjustSettings, "zones": ZoneSettings,
     "imagery": ImagerySettings,
+    "change": ChangeSettings,
 }
 #: sections that are tables of the user's own keys (checked by their own rules)
 TABLE_SECTIONS = {
@@ -597,6 +619,7 @@ class Settings:
     adjust: AdjustSettings = field(default_factory=AdjustSettings)
     zones: ZoneSettings = field(default_factory=ZoneSettings)
     imagery: ImagerySettings = field(default_factory=ImagerySettings)
+    change: ChangeSettings = field(default_factory=ChangeSettings)
     sources: list[str] = field(default_factory=list)
     raw: dict[str, dict] = field(default_factory=dict, repr=False)
     origin: dict = field(default_factory=dict, repr=False)

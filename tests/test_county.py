@@ -160,20 +160,57 @@ def test_reprojected_layers_stay_valid():
     assert out["a"].tolist() == [1, 2]
 
 
-def test_two_years_of_dltb_pick_the_analysis_year_and_warn(tmp_path):
+def test_two_years_of_dltb_pick_the_analysis_year_and_the_previous_vintage(tmp_path):
     """A folder holding last year's and this year's 地类图斑: the one naming the analysis year is
-    used (else the latest), and the choice is a warning that says how to override it."""
+    read as the DLTB (else the latest), the one before it as the previous vintage (an info says
+    which and how to override it); a vintage used by neither is a layer_choice warning."""
     d = tmp_path / "420704_鄂城区"
     old, new = dltb_frame(6), dltb_frame(9)
     write_shp(old, d / "DLTB_2023.shp")
     write_shp(new, d / "DLTB_2024.shp")
     c = lk.read_county(d)
     assert c.sources["dltb"].path.name == "DLTB_2024.shp" and len(c.dltb) == 9
-    w = [f for f in c.qa.findings if f.code == "layer_choice"]
+    assert c.sources["dltb_previous"].path.name == "DLTB_2023.shp" and len(c.dltb_previous) == 6
+    assert c.vintages == {"dltb": 2024, "dltb_previous": 2023}
+    assert not [f for f in c.qa.findings if f.code == "layer_choice"]
+    info = [f for f in c.qa.findings if f.code == "previous_vintage"]
+    assert len(info) == 1 and info[0].level == "info" and "DLTB_2023.shp" in info[0].message \
+        and "dltb_previous" in info[0].message
+    c23 = lk.read_county(d, {"county": {"year": 2023}})      # 2024 is later than the analysis year: not used
+    assert c23.sources["dltb"].path.name == "DLTB_2023.shp" and len(c23.dltb) == 6 and c23.dltb_previous is None
+    w = [f for f in c23.qa.findings if f.code == "layer_choice"]
     assert len(w) == 1 and w[0].level == "warning"
-    assert "DLTB_2023.shp" in w[0].message and "[layers]" in w[0].message
-    c23 = lk.read_county(d, {"county": {"year": 2023}})
-    assert c23.sources["dltb"].path.name == "DLTB_2023.shp" and len(c23.dltb) == 6
+    assert "DLTB_2024.shp" in w[0].message and "[layers]" in w[0].message
     (d / "landkit.toml").write_text('[layers]\ndltb = "DLTB_2023.shp"\n', encoding="utf-8")
     assert lk.read_county(d).sources["dltb"].path.name == "DLTB_2023.shp"
+    assert lk.read_county(d).dltb_previous is None
     assert not [f for f in lk.read_county(d).qa.findings if f.code == "layer_choice"]   # the user chose
+    (d / "landkit.toml").write_text('[layers]\ndltb_previous = false\n', encoding="utf-8")
+    assert lk.read_county(d).dltb_previous is None and len(lk.read_county(d).dltb) == 9
+
+
+def test_previous_vintage_is_the_latest_earlier_year(tmp_path):
+    """Three vintages for 2024: 2023 is the previous one, 2022 is left out (and said so); a DLTB
+    without a year in its name is this year's when another names an earlier year."""
+    d = tmp_path / "420704_鄂城区"
+    for y, n in ((2022, 4), (2023, 6), (2024, 9)):
+        write_shp(dltb_frame(n), d / f"DLTB_{y}.shp")
+    c = lk.read_county(d, {"county": {"year": 2024}})
+    assert c.sources["dltb"].path.name == "DLTB_2024.shp" and c.sources["dltb_previous"].path.name == "DLTB_2023.shp"
+    w = [f for f in c.qa.findings if f.code == "layer_choice"]
+    assert len(w) == 1 and "DLTB_2022.shp" in w[0].message and "DLTB_2023.shp" not in w[0].message.split("未使用")[1]
+    e = tmp_path / "420705_x"
+    write_shp(dltb_frame(9), e / "DLTB.shp")
+    write_shp(dltb_frame(6), e / "旧" / "地类图斑2023.shp")
+    c = lk.read_county(e, {"county": {"year": 2024}})
+    assert c.sources["dltb"].path.name == "DLTB.shp" and c.sources["dltb_previous"].path.name == "地类图斑2023.shp"
+    assert c.vintages == {"dltb": 2024, "dltb_previous": 2023}
+    (e / "landkit.toml").write_text('[layers]\ndltb_previous = "旧/地类图斑2023.shp"\n[change]\nprevious_year = 2021\n',
+                                    encoding="utf-8")
+    c = lk.read_county(e, {"county": {"year": 2024}})
+    assert c.vintages == {"dltb": 2024, "dltb_previous": 2023}      # the name's year wins over the setting
+    write_shp(dltb_frame(6), e / "旧" / "上期图斑.shp")
+    (e / "landkit.toml").write_text('[layers]\ndltb_previous = "旧/上期图斑.shp"\n[change]\nprevious_year = 2021\n',
+                                    encoding="utf-8")
+    c = lk.read_county(e, {"county": {"year": 2024}})
+    assert c.sources["dltb_previous"].path.name == "上期图斑.shp" and c.vintages["dltb_previous"] == 2021

@@ -402,3 +402,19 @@ def test_patch_popups_carry_the_chips(tmp_path):
     assert ill.media_src["c0"][1][:2] == ["后时相（2024-11-30）", ""]
     assert "data:image/jpeg" not in ref.to_html()
     assert all(not lay.media for lay in county_map(c, res).lk_layers)
+
+
+def test_change_layer_coloured_by_destination_with_unmonitored_marked(tmp_path):
+    """Two vintages: 耕地流出 is one layer, a style per 一级类 it became, pieces without a 卫片 patch
+    (疑似漏监测) drawn with the red dashed border and said so in the legend."""
+    from test_change import hand_county
+    c = lk.read_county(hand_county(tmp_path))
+    res = analyse(c)
+    layers = {lay.key: lay for lay in display_layers(c, res)}
+    lay = layers["change_out"]
+    out = res.change.outflow
+    assert lay.count == len(out) == 2 and lay.show
+    assert sorted(lay.keys) == ["06", "07_u"]                  # A2 → 工业 (under a patch), C → 住宅 (none)
+    assert lay.styles["07_u"]["dashArray"] and lay.styles["07_u"]["color"] == "#b71c1c"
+    assert any("疑似漏监测" in lbl for lbl, _ in lay.legend)
+    assert [v[0] for v in lay.values] == out["piece_id"].tolist()

@@ -293,3 +293,21 @@ def test_a_huge_polygon_is_left_to_geos_with_its_covers_shortcut():
     exp = ellipsoidal_area(np.array([shapely.intersection(c, red) for c in cells], dtype=object), crs=CRS)
     np.testing.assert_allclose(r.table["overlap_m2"], exp, rtol=1e-9, atol=1e-6)
     assert (r.table["share"][np.array(inside)] == 1.0).all()
+
+
+def test_pair_areas_of_explicit_pairs_equal_geos():
+    """engine.pair_areas: explicit (i, j) pairs, the kernel, GEOS where it leaves a pair; equal to the
+    ellipsoidal area of the GEOS intersection, identical polygons and touching ones included."""
+    from landkit.overlay.engine import pair_areas, pair_pieces
+    rng = np.random.default_rng(17)
+    a = [box(x, y, x + w, y + h) for x, y, w, h in rng.uniform([0, 0, 5, 5], [300, 300, 80, 80], (40, 4))]
+    b = [box(x, y, x + w, y + h) for x, y, w, h in rng.uniform([0, 0, 5, 5], [300, 300, 80, 80], (30, 4))]
+    b += [a[0], shapely.Polygon(list(a[1].exterior.coords)[::-1]), box(1000, 0, 1010, 10)]
+    ia, ib = np.meshgrid(np.arange(len(a)), np.arange(len(b)), indexing="ij")
+    ia, ib = ia.ravel(), ib.ravel()
+    got, fb = pair_areas(np.array(a, dtype=object), np.array(b, dtype=object), ia, ib, crs=CRS)
+    pieces = pair_pieces(np.array(a, dtype=object), np.array(b, dtype=object), ia, ib)
+    want = ellipsoidal_area(pieces, crs=CRS)
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-6) and fb == 0
+    assert got[(ia == 0) & (ib == len(b) - 3)][0] == pytest.approx(geod_area(a[0]), rel=1e-7)
+    assert (got > 0).sum() > 50

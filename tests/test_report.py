@@ -267,3 +267,36 @@ def test_chips_stay_within_their_share_of_the_budget(tmp_path):
     assert [len(p.chips) for p in lim.items] == [2, 2, 0, 0, 0]
     assert lim.items[2].reasons["after"] == "报告大小所限，影像见外业核查表"
     assert len(chips.items[2].chips) == 2                     # the full set (for the 外业核查表) is untouched
+
+
+def test_one_vintage_change_section_says_why(full):
+    """A county with one DLTB: the 地类变化 section says 未提供数据 and why, never zeros."""
+    html = full[2]
+    sec = html[html.index('<section id="change"'):html.index('<section id="map"')]
+    assert "未提供数据" in sec and "只有一期" in sec and 'data-kpi="change.' not in sec
+
+
+def test_change_section_figures_equal_the_summary(tmp_path):
+    """Two vintages (the hand-built county of test_change): every figure of the section carries its
+    summary key and value; the matrix and the 疑似漏监测 table are there; the stacked bars are SVG."""
+    from test_change import hand_county
+    c = lk.read_county(hand_county(tmp_path))
+    res = analyse(c)
+    html = build_report(c, res, tmp_path / "report.html")
+    write_json(res.summary, tmp_path / "summary.json")
+    sj = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    sec = html[html.index('<section id="change"'):html.index('<section id="map"')]
+    p = KPIs()
+    p.feed(sec)
+    paths = {k for k, _, _ in p.items}
+    for need in ("change.cultivated_out_mu", "change.cultivated_in_mu", "change.cultivated_net_change_mu",
+                 "change.cultivated_to_construction_mu", "change.cultivated_to_nonfood_mu",
+                 "change.satellite_denominator_gap_mu", "change.unmonitored_count"):
+        assert need in paths, need
+    for path, raw, text in p.items:
+        assert json.loads(raw) == get(sj, path), path
+        if json.loads(raw) is not None and not path.endswith("_count"):
+            assert text.strip() == mu(json.loads(raw))
+    assert 'id="change-matrix"' in sec and 'id="change-unmonitored"' in sec and "N-C" in sec
+    assert "<svg" in sec and "耕地流出" in sec
+    assert "3. 耕地保护" in html and "疑似漏监测" in html[:html.index('<section id="satellite"')]

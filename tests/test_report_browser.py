@@ -223,6 +223,15 @@ def test_sample_county_report(browser, tmp_path, artifacts):
     pg = Page(browser, out / "report.html")
     try:
         _check_open(pg, out, artifacts, "sample")
+        # two vintages: the 地类变化 section and the 耕地流出 layer, 疑似漏监测 drawn with the red dashed border
+        ch = res["summary"]["change"]
+        assert ch["available"] and pg.page.locator("#change-matrix").is_visible()
+        rows = pg.page.evaluate("() => document.querySelectorAll('#change-unmonitored tbody tr').length")
+        assert rows == min(15, ch["unmonitored_count"])
+        marked = pg.page.evaluate("""() => { let n = 0; Object.values(window).filter(v => v instanceof L.Map)
+            .forEach(m => m.eachLayer(l => { if (l instanceof L.Path && l.options.dashArray === '6 3'
+                && l.options.color === '#b71c1c') n++; })); return n; }""")
+        assert marked == ch["unmonitored_count"]
     finally:
         pg.close()
 

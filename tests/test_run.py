@@ -356,3 +356,48 @@ def test_misspelt_setting_is_refused_naming_file_section_and_key(tmp_path, comma
     assert r.returncode == 1
     assert "[satellite]" in r.stderr and "'cpa'" in r.stderr and "cap" in r.stderr and "landkit.toml" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_run_compares_the_two_vintages(sample_run):
+    """The sample county holds DLTB_2023.gpkg beside DLTB.shp: the run analyses 2024 and compares it
+    with 2023. The ledger's 地类转移矩阵 is a pivot whose 合计 row and column add up, 耕地流出清单 lists
+    every piece with its 卫片 cover, results.gpkg has 耕地流出, the report shows the section and the
+    headline the balance — all the figures of summary.json's change."""
+    import re
+    out, r = sample_run
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))["change"]
+    assert s["available"] is True and (s["previous_year"], s["current_year"]) == (2023, 2024)
+    assert s["current_layer"] == "DLTB.shp" and s["previous_layer"] == "DLTB_2023.gpkg:DLTB"
+    wb = openpyxl.load_workbook(out / "ledger.xlsx")
+    for name in ("地类转移矩阵", "三大类转移矩阵", "地类转移明细", "耕地进出平衡", "乡镇地类转移", "耕地流出清单", "耕地流入清单"):
+        assert name in wb.sheetnames, name
+    rows = [row for row in wb["地类转移矩阵"].iter_rows(values_only=True)]
+    hr = next(i for i, row in enumerate(rows) if row[0] and "原地类" in str(row[0]))
+    head = rows[hr]
+    body = [row for row in rows[hr + 1:] if row[0]]
+    assert body[-1][0] == "合计" and head[-1] == "合计"
+    for row in body[:-1]:                                        # each row's 合计 is the sum of its cells
+        assert row[-1] == pytest.approx(sum(v or 0 for v in row[1:-1]), abs=0.01 * len(row))
+    for j in range(1, len(head)):                                # the 合计 row sums each column
+        assert body[-1][j] == pytest.approx(sum(r_[j] or 0 for r_ in body[:-1]), abs=0.01 * len(body))
+    gd = next(row for row in body if str(row[0]).startswith("01 "))
+    assert gd[-1] == pytest.approx(s["cultivated_previous_mu"], abs=0.01)
+    assert body[-1][head.index("01 耕地")] == pytest.approx(s["cultivated_current_mu"], abs=0.01)
+    rows = [row for row in wb["耕地流出清单"].iter_rows(values_only=True)]
+    hr = next(i for i, row in enumerate(rows) if row[0] == "编号")
+    head = list(rows[hr])
+    data = [row for row in rows[hr + 1:] if row[0] and row[0] != "合计"]
+    assert len(data) == s["out_piece_count"]
+    assert sum(1 for row in data if row[head.index("疑似漏监测")] == "是") == s["unmonitored_count"]
+    assert {row[head.index("是否有卫片图斑")] for row in data} <= {"是", "部分", "否"}
+    assert sum(row[head.index("面积(亩)")] for row in data) == pytest.approx(s["gross"]["cultivated_out_mu"],
+                                                                             abs=0.01 * len(data))
+    layers = dict(pyogrio.list_layers(out / "results.gpkg"))
+    assert {"耕地流出", "耕地流入", "台账_地类转移矩阵", "台账_耕地流出清单"} <= set(layers)
+    g = gpd.read_file(out / "results.gpkg", layer="耕地流出")
+    assert len(g) == s["out_piece_count"] and int(g["疑似漏监测"].sum()) == s["unmonitored_count"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="change"' in html and "地类转移矩阵" in html and "耕地流出（按现地类）" in html
+    m = re.search(r'data-kpi="change.cultivated_out_mu" data-value="([^"]+)"', html)
+    assert m and json.loads(m.group(1)) == s["cultivated_out_mu"]
+    assert "耕地进出平衡（2023—2024年，扣除田坎）" in r.stdout and "疑似漏监测" in r.stdout

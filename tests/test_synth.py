@@ -432,3 +432,32 @@ def test_other_formats(tmp_path, fmt):
         assert not list(out.glob("*.shp"))
         d = pyogrio.read_dataframe(out / "DLTB.gpkg")
     assert "水田" in set(d["DLMC"])
+
+
+def test_previous_vintage_is_what_the_sample_ships(tmp_path):
+    """make_previous_vintage gives the sample's DLTB_2023.gpkg byte for byte; its changes are what the
+    manifest lists; every other 图斑 is the same polygon as in DLTB.shp."""
+    from landkit.synth.vintage import make_previous_vintage
+
+    from conftest import SAMPLE
+    path, ch = make_previous_vintage(SAMPLE, out=tmp_path / "DLTB_2023.gpkg", year=2023, seed=420704)
+    assert path.read_bytes() == (SAMPLE / "DLTB_2023.gpkg").read_bytes()
+    man = tomllib.loads((SAMPLE / "synth_manifest.toml").read_text(encoding="utf-8"))["previous_vintage"]
+    assert [dict(it) for it in man["changes"]] == ch["items"]
+    old = pyogrio.read_dataframe(path, layer="DLTB")
+    new = pyogrio.read_dataframe(SAMPLE / "DLTB.shp", encoding="GBK")
+    splits = sum(1 for it in ch["items"] if it["split_from"])
+    assert len(old) == len(new) - splits == ch["features"]
+    changed = {it["bsm"] for it in ch["items"]} | {it["split_from"] for it in ch["items"] if it["split_from"]}
+    o = old.set_index("BSM")
+    same = new[~new["BSM"].isin(changed) & ~new["BSM"].duplicated(keep=False)]
+    geo_old = o.loc[same["BSM"], "geometry"].values
+    assert shapely.equals(shapely.make_valid(same.geometry.values), geo_old).all()
+    assert (o.loc[same["BSM"], "DLBM"].values == same["DLBM"].values).all()
+    for it in ch["items"]:
+        prev = o.loc[it["split_from"] or it["bsm"]]
+        assert prev["DLBM"] == it["from"]
+        if it["split_from"]:                   # the previous polygon is the union: it covers the changed one
+            assert shapely.covers(prev.geometry.buffer(1e-6), new.set_index("BSM").loc[it["bsm"], "geometry"])
+        if it["kind"] == "to_nongrain":
+            assert prev["ZZSXDM"] == "LS" and new.set_index("BSM").loc[it["bsm"], "ZZSXDM"] == "FLS"

@@ -20,11 +20,13 @@ import pyogrio  # noqa: E402
 import rasterio  # noqa: E402
 
 from landkit.synth import make_county  # noqa: E402
+from landkit.synth.vintage import make_previous_vintage, manifest_section  # noqa: E402
 
 OUT = ROOT / "sample_data" / "420704_鄂城区"
 README = ROOT / "sample_data" / "README.md"
 PARAMS = dict(n_dltb=20000, seed=420704, n_patches=200, n_approvals=40, n_supply=150, n_parcels=300)
 LIMIT_MB = 20.0
+PREVIOUS_YEAR = 2023
 
 LAYERS = [
     ("DLTB", "DLTB.shp", "地类图斑 (三调/变更调查 land-use patches)", "Shapefile, GBK, no .cpg, LDID 0"),
@@ -57,6 +59,10 @@ def main() -> int:
         shutil.rmtree(OUT)
     t0 = time.perf_counter()
     make_county(OUT, **PARAMS, image_pair=True)
+    # the previous 年度变更调查 vintage: DLTB_2023.gpkg, a known set of changes reverted from DLTB.shp
+    _, changes = make_previous_vintage(OUT, year=PREVIOUS_YEAR, seed=PARAMS["seed"])
+    with open(OUT / "synth_manifest.toml", "a", encoding="utf-8") as f:
+        f.write("\n" + manifest_section(changes))
     secs = time.perf_counter() - t0
     total = sum(p.stat().st_size for p in OUT.iterdir())
     if total > LIMIT_MB * 1e6:
@@ -68,6 +74,10 @@ def main() -> int:
         path = OUT / fname
         n = pyogrio.read_info(path, layer="宗地" if fname.endswith(".gpkg") else None)["features"]
         rows.append(f"| `{fname}` | {what} | {fmt} | {n:,} | {_mb(_size(path))} |")
+    prev = OUT / changes["file"]
+    rows.append(f"| `{prev.name}` | 地类图斑 of the previous vintage ({changes['year']} 年度变更调查): DLTB.shp with a "
+                f"known set of changes reverted | GeoPackage (layer DLTB), UTF-8, no spatial index | "
+                f"{changes['features']:,} | {_mb(prev.stat().st_size)} |")
     rows.append(f"| `影像.tif` | false-colour (colour-infrared style) image rendered from the DLTB classes, "
                 f"30 m, RGB uint8 | GeoTIFF, DEFLATE | – | {_mb(_size(OUT / '影像.tif'))} |")
     for tif in sorted(OUT.glob("[前后]时相_*.tif")):
@@ -128,7 +138,8 @@ python tools/make_sample_data.py
 ```
 
 This rebuilds `sample_data/420704_鄂城区/` and this README from
-`make_county(out, {", ".join(f"{k}={v}" for k, v in PARAMS.items())})`. It is deterministic
+`make_county(out, {", ".join(f"{k}={v}" for k, v in PARAMS.items())})` and
+`make_previous_vintage(out, year={PREVIOUS_YEAR}, seed={PARAMS["seed"]})`. It is deterministic
 (same bytes for the same code and seed; the DBF/GeoPackage timestamps are pinned to
 2024-12-31). It takes about 10 s on two cores; the folder is {_mb(total)} (limit {LIMIT_MB:.0f} MB).
 The same generator makes other counties (`boundary=None`, with `adcode`, `name`,
@@ -182,6 +193,17 @@ Notes on content:
   亩均税收 × 亩) for the 工业用地综合容积率, 投入强度 and 地均税收.
 * The DLTB shows what was built: supplied parcels started before 2024 appear as 工业/商服/
   住宅/… land, unsupplied "未供即用" land as roads or public facilities, idle land as 1201 空闲地.
+* **{changes['file']}** is the previous vintage ({changes['year']}), made by
+  `landkit.synth.vintage.make_previous_vintage` from DLTB.shp as landkit reads it: {len(changes['items'])}
+  图斑 of DLTB.shp changed since {changes['year']} ({", ".join(f"{k} {v['count']}" for k, v in changes['by_kind'].items())});
+  {sum(v['split'] for v in changes['by_kind'].values())} of them were split off a neighbouring 图斑 of the
+  old class (the {changes['year']} polygon is their union), the others only changed attributes. Every
+  other 图斑 is the same polygon in both files. The changes are listed in `synth_manifest.toml`
+  (`[[previous_vintage.changes]]`: BSM, previous and current DLBM, area, the 图斑 it was split from).
+  The file carries BSM, DLBM, DLMC, ZLDWDM, KCXS and ZZSXDM only, and is written without a spatial
+  index and without geometry envelopes to keep the folder small; the DLTB defects below are not
+  repeated in it. `landkit run` reads DLTB.shp as the {PREVIOUS_YEAR + 1}
+  vintage (the analysis year of `landkit.toml`) and compares it with this one.
 
 ## Deliberate defects (for QA to find)
 

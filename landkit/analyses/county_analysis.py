@@ -17,6 +17,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from ..io.fields import ROLE_NAMES
 from ..settings import timezone_of
 from ..version import __version__
+from .change import ChangeResult, land_change
 from .disposal import DisposalResult, disposal_rate
 from .farmland import FarmlandResult, farmland_overlap
 from .inventory import InventoryResult, inventory
@@ -39,6 +40,7 @@ class CountyAnalysis:
     disposal : the 处置率 of 批而未供 and 闲置土地
     zones : the 开发区 节约集约 indicators (``summary["development_zones"]``); without a zone
         layer a result whose summary says so
+    change : the two DLTB vintages compared (地类转移矩阵, 耕地进出平衡), or None with one vintage
     """
     summary: dict
     inventory: InventoryResult
@@ -46,6 +48,7 @@ class CountyAnalysis:
     satellite: SatelliteResult | None = None
     farmland: dict[str, FarmlandResult] = field(default_factory=dict)
     zones: ZonesResult | None = None
+    change: ChangeResult | None = None
 
     @property
     def results(self) -> dict:
@@ -56,6 +59,8 @@ class CountyAnalysis:
         out.update({f"farmland_{role}": r for role, r in self.farmland.items()})
         if self.zones is not None and self.zones.zones is not None:
             out["zones"] = self.zones
+        if self.change is not None:
+            out["change"] = self.change
         return out
 
     def __getitem__(self, key: str):
@@ -112,10 +117,26 @@ def analyse(county, checks: dict | None = None) -> CountyAnalysis:
     summary["development_zones"] = zones.summary
     for f in zones.findings:
         county.qa.add(f)
+    ch = None
+    if county.layers.get("dltb_previous") is not None and county.dltb is not None:
+        ch = land_change(county, satellite=summary.get("satellite"))
+        summary["change"] = {"available": True, **ch.summary}
+    else:
+        summary["change"] = {"available": False, "reason": no_change_reason(county)}
     summary["qa"] = {**county.qa.to_dict()}
     # file paths relative to the county folder: summary.json and the report show no machine path
     summary = portable_paths(summary, {county.path: ""}) if getattr(county, "path", None) else summary
-    return CountyAnalysis(summary, inv, disp, sat, farmland, zones)
+    return CountyAnalysis(summary, inv, disp, sat, farmland, zones=zones, change=ch)
+
+
+def no_change_reason(county) -> str:
+    """Why the two-vintage comparison is not made (Chinese)."""
+    if county.dltb is None:
+        return "该县没有地类图斑图层"
+    if (getattr(county, "config", None) is not None and county.config.layers.get("dltb_previous") in (False, "")):
+        return "landkit.toml 的 [layers] 中 dltb_previous 设为不使用，未做两期地类比较"
+    return ("只有一期地类图斑：文件夹中没有名称含更早年份的地类图斑（如 DLTB_2023），也未在 landkit.toml 的 [layers] "
+            "中写明 dltb_previous，无法做两期地类比较")
 
 
 def generated_at(config=None) -> str:

@@ -158,11 +158,65 @@ def add_container_layers(p: Path, cands, problems, pyogrio) -> None:
 _YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
 
 
-def _year_rank(c: Candidate, year: int | None) -> tuple[int, int]:
-    """Among equally named candidates: the one naming the analysis year first, then the latest
-    year in its name (DLTB_2024 before DLTB_2023), then the rest."""
-    years = [int(y) for y in _YEAR.findall(f"{c.path.as_posix()}/{c.layer or ''}")]
-    return (0 if year is not None and int(year) in years else 1, -max(years) if years else 0)
+def candidate_years(c: Candidate, folder: Path | None = None) -> list[int]:
+    """The years (1980–2099) named in a candidate's path (relative to ``folder`` when given) and layer."""
+    path = c.path
+    if folder is not None:
+        try:
+            path = c.path.relative_to(folder)
+        except ValueError:
+            pass
+    return [int(y) for y in _YEAR.findall(f"{path.as_posix()}/{c.layer or ''}")]
+
+
+def _year_rank(c: Candidate, year: int | None, folder: Path | None = None) -> tuple[int, int]:
+    """Among equally named candidates: the one naming the analysis year first, then one naming no
+    year, then one naming an earlier year, then a later one; among those the latest year in the
+    name (DLTB_2024 before DLTB_2023). Without an analysis year: the latest year named first."""
+    years = candidate_years(c, folder)
+    if year is None:
+        rank = 1
+    elif int(year) in years:
+        rank = 0
+    elif not years:
+        rank = 1
+    else:
+        rank = 2 if max(years) < int(year) else 3
+    return rank, -max(years) if years else 0
+
+
+def vintage_year(c: Candidate | None, year: int | None = None, folder: Path | None = None) -> int | None:
+    """The survey year a 地类图斑 candidate stands for: the latest year in its name, else ``year``."""
+    if c is None:
+        return year
+    years = candidate_years(c, folder)
+    return max(years) if years else year
+
+
+def previous_vintage(cands: list[Candidate], current: Candidate | None, year: int | None = None,
+                     folder: Path | None = None) -> Candidate | None:
+    """The previous vintage of the 地类图斑 (docs/design.md, county folder contract): among the other
+    DLTB-named layers, the one whose name gives the latest year before the current vintage's year
+    (the year in the current layer's name, else the analysis year). None when there is none."""
+    if current is None:
+        return None
+    cur = vintage_year(current, year, folder)
+    if cur is None:
+        return None
+    best = None
+    for c in cands:
+        if not is_polygonal(c) or (c.path, c.layer) == (current.path, current.layer):
+            continue
+        role, score = candidate_role(c)
+        if role != "dltb":
+            continue
+        years = candidate_years(c, folder)
+        if not years or max(years) >= cur:
+            continue
+        key = (-max(years), -score, str(c.path), c.layer or "")
+        if best is None or key < best[0]:
+            best = (key, c)
+    return best[1] if best else None
 
 
 def is_polygonal(c: Candidate) -> bool:
@@ -180,9 +234,12 @@ def candidate_role(c: Candidate) -> tuple[str | None, int]:
     return role, score
 
 
-def assign_roles(cands: list[Candidate], year: int | None = None) -> tuple[dict[str, Candidate], dict[str, str]]:
+def assign_roles(cands: list[Candidate], year: int | None = None,
+                 folder: Path | None = None) -> tuple[dict[str, Candidate], dict[str, str]]:
     """Pick one candidate per role: one naming the analysis ``year`` first, then the best name
-    hint, then the latest year in the name. Returns (role -> candidate, role -> note on a choice)."""
+    hint, then the latest year in the name. Among the other 地类图斑 layers the previous vintage
+    (:func:`previous_vintage`) becomes role ``dltb_previous``. Returns (role -> candidate, role ->
+    note on a choice)."""
     by_role: dict[str, list[tuple[int, Candidate]]] = {}
     for c in cands:
         if not is_polygonal(c):
@@ -193,10 +250,15 @@ def assign_roles(cands: list[Candidate], year: int | None = None) -> tuple[dict[
     chosen, notes = {}, {}
     for role, lst in by_role.items():
         def order(t):
-            names_year, latest = _year_rank(t[1], year)
+            names_year, latest = _year_rank(t[1], year, folder)
             return names_year, -t[0], latest, str(t[1].path), t[1].layer or ""
         lst.sort(key=order)
         chosen[role] = lst[0][1]
+        if role == "dltb":
+            prev = previous_vintage([c for _, c in lst], lst[0][1], year, folder)
+            if prev is not None:
+                chosen["dltb_previous"] = prev
+                lst = [t for t in lst if t[1] is not prev]
         if len(lst) > 1:
             others = "、".join(c.display for _, c in lst[1:])
             notes[role] = (f"{ROLE_NAMES.get(role, role)}找到多个候选，使用 {lst[0][1].display}，未使用 {others}；"

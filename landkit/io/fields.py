@@ -51,6 +51,8 @@ SCHEMAS: dict[str, list[FieldSpec]] = {
         F("GDPDJB", "耕地坡度级别", "PDJB", kind="code", label="耕地坡度级别"),
         F("CZCSXM", "城镇村属性码", kind="code", label="城镇村属性码"),
         F("SJNF", "数据年份", label="数据年份"),
+        F("ZZSXDM", "种植属性代码", "GDZZSXDM", "耕地种植属性代码", kind="code", label="种植属性代码"),
+        F("ZZSXMC", "种植属性名称", "GDZZSXMC", label="种植属性名称"),
     ],
     "yjjbnt": [
         F("BSM", "标识码", label="标识码"),
@@ -152,11 +154,17 @@ ROLE_NAMES = {
     "supply": "供地", "parcels": "宗地", "townships": "乡镇界线", "stbhhx": "生态保护红线",
     "czkfbj": "城镇开发边界", "zones": "开发区",
 }
+# the previous vintage of the 地类图斑 (two 年度变更调查 results compared: analyses/change.py)
+SCHEMAS["dltb_previous"] = SCHEMAS["dltb"]
+ROLE_NAMES["dltb_previous"] = "上一期地类图斑"
+#: roles holding a 地类图斑 layer (this year's and the previous vintage): the same fields and checks
+DLTB_ROLES = ("dltb", "dltb_previous")
 
 #: id field per role used to name features in QA and outputs
 ID_FIELDS = {"dltb": "BSM", "yjjbnt": "YJJBNTTBBH", "patches": "监测编号", "approvals": "批准文号",
              "supply": "电子监管号", "parcels": "宗地代码", "townships": "XZQDM", "stbhhx": "BSM",
-             "czkfbj": "BSM", "zones": "开发区代码"}
+             "czkfbj": "BSM", "zones": "开发区代码",
+             "dltb_previous": "BSM"}
 
 
 def shapefile_cuts(name: str) -> set[str]:

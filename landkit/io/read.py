@@ -269,7 +269,7 @@ def load_layer(path, layer=None, role=None, *, config=None, hint_crs=None,
     # avoid clashes: a source column already named like a standard name that is mapped elsewhere
     clash = [c for c in df.columns if c in set(mapping.values()) and c not in mapping]
     df = df.rename(columns={c: f"{c}_原" for c in clash}).rename(columns=mapping)
-    if role == "dltb" and "ZLDWDM" not in df.columns and "QSDWDM" in df.columns:
+    if role in ("dltb", "dltb_previous") and "ZLDWDM" not in df.columns and "QSDWDM" in df.columns:
         df["ZLDWDM"] = df["QSDWDM"]
         findings.append(Finding("warning", "field_fallback", "缺少坐落单位代码 ZLDWDM，以权属单位代码 QSDWDM 代替",
                                 layer=role, file=str(path), field="ZLDWDM"))

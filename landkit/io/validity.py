@@ -34,7 +34,7 @@ def _blank(v) -> bool:
 
 def dlbm_from_dlmc(df: pd.DataFrame, role: str, file) -> list[Finding]:
     """A layer without DLBM but with DLMC names gets DLBM from the 三调 name table, in place."""
-    if role not in ("dltb", "yjjbnt") or "DLBM" in df.columns or "DLMC" not in df.columns:
+    if role not in ("dltb", "dltb_previous", "yjjbnt") or "DLBM" in df.columns or "DLMC" not in df.columns:
         return []
     codes = [dlbm_from_name(v) for v in df["DLMC"].tolist()]
     df["DLBM"] = pd.Series(codes, index=df.index, dtype=object)
@@ -47,7 +47,7 @@ def dlbm_from_dlmc(df: pd.DataFrame, role: str, file) -> list[Finding]:
 
 def map_dlbm_names(df: pd.DataFrame, role: str, file) -> list[Finding]:
     """Land-use names typed in the DLBM field replaced by their codes, in place."""
-    if role not in ("dltb", "yjjbnt") or "DLBM" not in df.columns:
+    if role not in ("dltb", "dltb_previous", "yjjbnt") or "DLBM" not in df.columns:
         return []
     col = df["DLBM"]
     odd = (~col.astype("string").isin(list(DLBM_TABLE)) & col.notna()).to_numpy(dtype=bool)
@@ -96,12 +96,12 @@ def _key_checks(role: str, df: pd.DataFrame):
     """(field, values, invalid mask, hint maker, mask of the features judged) for the key fields present."""
     checks = []
     everyone = np.ones(len(df), dtype=bool)
-    if role in ("dltb",) and "DLBM" in df.columns:
+    if role in ("dltb", "dltb_previous") and "DLBM" in df.columns:
         v = df["DLBM"].tolist()
         bad = ~df["DLBM"].astype("string").isin(list(DLBM_TABLE)).fillna(False).to_numpy(dtype=bool)
         checks.append(("DLBM", v, bad, lambda v=v, bad=bad: _code_hint(v, bad, "DLBM", role, "三调地类编码应为 0101、0701 这样的编码"),
                        everyone))
-    if role == "dltb" and "ZLDWDM" in df.columns:
+    if role in ("dltb", "dltb_previous") and "ZLDWDM" in df.columns:
         v = df["ZLDWDM"].tolist()
         col = df["ZLDWDM"].astype("string")
         good_town = {t: is_township_code(t) for t in set(col.str[:9].dropna().tolist())}

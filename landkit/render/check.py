@@ -185,6 +185,7 @@ def print_run_summary(summary: dict, out_dir, console, total_seconds: float | No
     _print_inventory(summary.get("inventory"), console)
     _print_disposal(summary.get("disposal"), console)
     _print_zones(summary.get("development_zones"), console)
+    _print_change(summary.get("change"), console)
     console.print(escape(f"结果已写入：{out_dir}"))
 
 
@@ -243,3 +244,25 @@ def _print_disposal(disp, console) -> None:
         base = _mu(b.get("base_mu"), _reason(disp, f"{key}.base_mu", b))
         done = _mu(b.get("disposed_mu"), _reason(disp, f"{key}.disposed_mu", b))
         console.print(escape(f"  {name}：{_rate(rate)}，{verdict}（基数 {base}，已处置 {done}）"))
+
+
+def _print_change(ch, console) -> None:
+    """Two DLTB vintages (only when the county has them): the 耕地 balance and the 卫片 cross-check."""
+    if not isinstance(ch, dict) or ch.get("available") is not True:
+        return
+    y0, y1 = ch.get("previous_year") or "上一期", ch.get("current_year") or "本期"
+    mode = "扣除田坎" if ch.get("farmland_mode") == "net" else "毛面积"
+    console.print(escape(f"耕地进出平衡（{y0}—{y1}年，{mode}）：流出 {_mu(ch.get('cultivated_out_mu'), '未计算')}，"
+                         f"流入 {_mu(ch.get('cultivated_in_mu'), '未计算')}，"
+                         f"净变化 {_mu(ch.get('cultivated_net_change_mu'), '未计算')}"))
+    console.print(escape(f"  非农化 {_mu(ch.get('cultivated_to_construction_mu'), '未计算')}，"
+                         f"非粮化 {_mu(ch.get('cultivated_to_nonfood_mu'), '未计算')}"))
+    gap = ch.get("satellite_denominator_gap_mu")
+    if gap is None:
+        console.print(escape(f"  与卫片核对：{NO_DATA}（{_reason(ch, 'satellite_denominator_gap_mu')}）"))
+    else:
+        n = ch.get("unmonitored_count")
+        console.print(escape(f"  新增建设占用耕地 {ch['new_construction_on_cultivated_mu']:.2f} 亩，卫片 "
+                             f"{ch['satellite_denominator_mu']:.2f} 亩，差额 {gap:.2f} 亩"
+                             + (f"；疑似漏监测 {n} 块 {ch.get('unmonitored_piece_mu') or 0:.2f} 亩（未被卫片图斑覆盖合计 "
+                                f"{ch.get('unmonitored_mu') or 0:.2f} 亩）" if n is not None else "")))

@@ -562,6 +562,51 @@ def _add_chip_media(layer: DisplayLayer, sub, opts) -> None:
         layer.media = media
 
 
+#: 耕地流出 by the class it became (三调 一级类): fill colour (strong: these are the changes)
+CHANGE_COLORS = {"00": "#4db6ac", "02": "#9ccc65", "03": "#2e7d32", "04": "#c0ca33", "05": "#e53935",
+                 "06": "#8e24aa", "07": "#f4511e", "08": "#d81b60", "09": "#6d4c41", "10": "#757575",
+                 "11": "#1e88e5", "12": "#bcaaa4", "未知": "#9e9e9e"}
+UNMONITORED_STYLE = {"color": "#b71c1c", "weight": 3, "opacity": 1, "dashArray": "6 3"}
+
+
+def _change_layers(county, results, names, opts) -> list[DisplayLayer]:
+    """耕地流出 (two DLTB vintages): every 耕地 piece that changed class, coloured by the 一级类 it
+    became; a piece that became 建设用地 with no 卫片 patch on it (疑似漏监测) has a red dashed border."""
+    ch = (results or {}).get("change")
+    if ch is None:
+        return []
+    g = ch.outflow
+    if g is None or not len(g):
+        return []
+    from ..standards.codes import LEVEL1_NAMES
+    l1 = [c if c in CHANGE_COLORS else "未知" for c in g["to_level1"]]
+    unmon = g["unmonitored"].to_numpy(dtype=bool)
+    present = [c for c in CHANGE_COLORS if c in set(l1)]
+    name = "耕地流出（按现地类）"
+    if _too_heavy(g, opts):
+        idx = {c: i + 1 for i, c in enumerate(present)}
+        colors = {idx[c]: tuple(int(CHANGE_COLORS[c][i:i + 2], 16) for i in (1, 3, 5)) + (200,) for c in present}
+        return [_image_layer("change_out", name, g, g.crs, opts, np.array([idx[c] for c in l1], np.uint8), colors,
+                             [(LEVEL1_NAMES.get(c, c), CHANGE_COLORS[c]) for c in present])]
+    styles = {}
+    for c in present:
+        base = {"color": "#37474f", "weight": 1, "opacity": 0.9, "fillColor": CHANGE_COLORS[c], "fillOpacity": 0.7}
+        styles[c] = base
+        styles[c + "_u"] = {**base, **UNMONITORED_STYLE}
+    keys = [c + ("_u" if u else "") for c, u in zip(l1, unmon)]
+    values = [[fmt_text(r.piece_id), f"{fmt_text(r.to_code)} {fmt_text(r.to_name)}",
+               f"{fmt_text(r.from_code)} {fmt_text(r.from_name)}", fmt_mu(r.area_mu), fmt_text(r.township_name),
+               fmt_text(r.kind_name), fmt_text(r.has_patch_name), fmt_text(r.patch_ids),
+               "是" if r.unmonitored else "否"] for r in g.itertuples()]
+    legend = [(LEVEL1_NAMES.get(c, c), c) for c in present]
+    if unmon.any():
+        styles["unmonitored"] = {**UNMONITORED_STYLE, "fill": False}
+        legend.append(("疑似漏监测（变为建设用地、无卫片图斑）", "unmonitored"))
+    return [_vector_layer("change_out", name, g, g.crs, opts, keys=keys,
+                          fields=["编号", "现地类", "原地类", "面积", "乡镇", "变化类型", "是否有卫片图斑", "卫片监测编号",
+                                  "疑似漏监测"], values=values, styles=styles, legend=legend, tip_fields=4)]
+
+
 def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: float = 1.0,
                    township_simplify_m: float = 5.0, vector_limit: int = 5000, vertex_limit: int = 250_000,
                    raster_px: int = 2048, dltb: bool = True, chips=None, embed_chips: bool = True) -> list[DisplayLayer]:
@@ -580,7 +625,7 @@ def display_layers(county, analysis=None, *, gcj02: bool = False, simplify_m: fl
     layers += _context_layers(county, opts)
     layers += _zone_layers(county, results, opts)
     for more in (_inventory_layers(county, results, names, opts), _overlap_layers(county, results, opts),
-                 _patch_layers(county, results, names, opts)):
+                 _change_layers(county, results, names, opts), _patch_layers(county, results, names, opts)):
         thematic += more
         layers += more
     if not thematic and not any(t.key == "township_ratio" for t in towns):

@@ -65,6 +65,8 @@ def result_layers(county, res) -> dict[str, gpd.GeoDataFrame]:
             if extra in f.columns:
                 g[extra] = f[extra].values
         out[f"永农压占_{ROLE_NAMES[role]}"] = g
+    if r.get("change") is not None:
+        out.update(change_layers(r["change"]))
     return out
 
 
@@ -244,6 +246,8 @@ def ledger_workbook(county, res):
         inventory_sheets(wb, title, county, r["inventory"], r.get("disposal"), s)
     if s.get("development_zones") is not None:
         zone_sheet(wb, title, r.get("zones"), s.get("development_zones"))
+    if r.get("change") is not None:
+        change_sheets(wb, title, r["change"])
     rows = []
     for role in ("approvals", "supply", "parcels", "patches"):
         fr = r.get(f"farmland_{role}")
@@ -268,3 +272,127 @@ def ledger_workbook(county, res):
         note=f"重叠小于 {county.config.sliver_m2:g} m² 的碎片不计")
     add_qa_sheet(wb, county.qa.to_frame(), f"{title}数据质检")
     return wb
+
+
+# ------------------------------------------------------------------ two DLTB vintages (地类变化)
+def _period(cs: dict) -> str:
+    y0, y1 = cs.get("previous_year"), cs.get("current_year")
+    return f"{y0 or '上一期'}—{y1 or '本期'}年"
+
+
+def _mode_name(cs: dict) -> str:
+    return "扣除田坎" if cs.get("farmland_mode") == "net" else "毛面积"
+
+
+def change_frames(ch) -> dict[str, pd.DataFrame]:
+    """The tables of the 地类变化 sheets, from a ChangeResult (nothing recomputed): 一级类 and 三大类
+    pivots (the summary's mode), the 二级类 cells, the 耕地 balance by township, the 耕地 pieces."""
+    cs = ch.summary
+    out = {}
+    for key, level in (("level1", "level1"), ("class", "class")):
+        piv = ch.matrix(level)
+        if len(piv):
+            df = piv.reset_index().rename(columns={"原地类（上一期）": "原地类"})
+            df = df[df["原地类"] != "合计"].reset_index(drop=True)
+            out[key] = df
+    cells = pd.DataFrame(cs.get("matrix_level2") or [])
+    if len(cells):
+        from ..standards.codes import LEVEL1_NAMES, level1_code
+        cells["changed"] = (cells["from_code"] != cells["to_code"]).map({True: "是", False: "否"})
+        def l1(code):
+            c = level1_code(code)
+            return f"{c} {LEVEL1_NAMES[c]}" if c else "未知"
+        for side in ("from", "to"):
+            cells[f"{side}_l1"] = [l1(x) for x in cells[f"{side}_code"]]
+        out["level2"] = cells
+    rows = [{"code": "合计", "name": "全县", **{k: cs.get(k) for k in (
+        "cultivated_out_mu", "cultivated_in_mu", "cultivated_kcxs_change_mu", "cultivated_net_change_mu",
+        "cultivated_to_construction_mu", "cultivated_to_nonfood_mu", "cultivated_to_nongrain_mu",
+        "satellite_denominator_mu", "satellite_denominator_gap_mu", "unmonitored_count", "unmonitored_mu")}}]
+    out["balance"] = pd.DataFrame(rows + list(cs.get("by_township") or []))
+    town_cells = [{"code": t.get("code"), "name": t.get("name"), **c} for t in cs.get("by_township") or []
+                  for c in t.get("matrix_level1") or [] if c.get("from_code") != c.get("to_code")]
+    out["towns"] = pd.DataFrame(town_cells)
+    c = ch.cultivated
+    for key, direction in (("outflow", "out"), ("inflow", "in")):
+        sub = c[c["direction"] == direction].sort_values("area_m2", ascending=False, kind="stable")
+        sub = sub.assign(unmonitored_text=sub["unmonitored"].map({True: "是", False: "否"}))
+        out[key] = sub
+    return out
+
+
+def change_layers(ch) -> dict[str, gpd.GeoDataFrame]:
+    """results.gpkg layers 耕地流出 and 耕地流入 (every 耕地 piece that changed class, with Chinese fields)."""
+    cols = {"piece_id": "编号", "township": "乡镇代码", "township_name": "乡镇", "village": "村代码",
+            "village_name": "村", "from_bsm": "原标识码", "to_bsm": "现标识码", "from_code": "原地类编码",
+            "from_name": "原地类名称", "to_code": "现地类编码", "to_name": "现地类名称", "to_level1_name": "现一级类",
+            "from_level1_name": "原一级类", "kind_name": "变化类型", "gross_mu": "面积_亩", "net_mu": "扣除田坎_亩",
+            "patch_mu": "卫片覆盖_亩", "has_patch_name": "是否有卫片图斑", "patch_ids": "卫片监测编号",
+            "unmonitored": "疑似漏监测"}
+    out = {}
+    c = ch.cultivated
+    for name, direction in (("耕地流出", "out"), ("耕地流入", "in")):
+        sub = c[c["direction"] == direction]
+        if len(sub):
+            keep = [k for k in cols if k in sub.columns]
+            out[name] = gpd.GeoDataFrame(sub[keep].rename(columns=cols), geometry=sub.geometry, crs=sub.crs)
+    return out
+
+
+def change_sheets(wb, title: str, ch) -> None:
+    """Sheets 地类转移矩阵 (一级类 pivot with totals), 三大类转移矩阵, 地类转移明细 (二级类), 耕地进出平衡
+    (by township), 乡镇地类转移 (the changed 一级类 cells by township), 耕地流出清单 and 耕地流入清单
+    (each 耕地 piece that changed class)."""
+    cs = ch.summary
+    fr = change_frames(ch)
+    mode = _mode_name(cs)
+    head = f"{title}地类转移（{_period(cs)}）"
+    for key, sheet, what in (("level1", "地类转移矩阵", "一级类"), ("class", "三大类转移矩阵", "三大类")):
+        df = fr.get(key)
+        if df is None:
+            continue
+        cols = [Col("原地类（上一期）＼现地类（本期）", "原地类", width=24)] + [
+            Col(c, c, "area", True) for c in df.columns if c != "原地类"]
+        add_sheet(wb, sheet, df, cols, heading=f"{head}矩阵（{what}，{mode}，亩）",
+                  note="行为上一期地类，列为本期地类，对角线为未变化的面积；CGCS2000 椭球面积"
+                       + ("；扣除田坎口径下田坎（1203）计入其他土地" if cs.get("farmland_mode") == "net" else ""))
+    lv2 = fr.get("level2")
+    if lv2 is not None:
+        add_sheet(wb, "地类转移明细", lv2, [
+            Col("原地类编码", "from_code"), Col("原地类名称", "from_name"), Col("原一级类", "from_l1"),
+            Col("现地类编码", "to_code"), Col("现地类名称", "to_name"), Col("现一级类", "to_l1"),
+            Col("是否变化", "changed"), Col("面积(亩)", "gross_mu", "area", True),
+            Col("扣除田坎面积(亩)", "net_mu", "area", True)],
+            heading=f"{head}明细（二级类）", note="面积为毛面积；扣除田坎面积中田坎（1203）单列，两期田坎系数不同的部分计入耕地与田坎之间的转移")
+    add_sheet(wb, "耕地进出平衡", fr["balance"], [
+        Col("乡镇代码", "code"), Col("乡镇", "name"), Col("耕地流出(亩)", "cultivated_out_mu", "area"),
+        Col("耕地流入(亩)", "cultivated_in_mu", "area"), Col("田坎系数变化(亩)", "cultivated_kcxs_change_mu", "area"),
+        Col("耕地净变化(亩)", "cultivated_net_change_mu", "area"),
+        Col("非农化(亩)", "cultivated_to_construction_mu", "area"), Col("非粮化(亩)", "cultivated_to_nonfood_mu", "area"),
+        Col("其中改种非粮作物(亩)", "cultivated_to_nongrain_mu", "area"),
+        Col("卫片新增建设用地占用耕地(亩)", "satellite_denominator_mu", "area"),
+        Col("差额(亩)", "satellite_denominator_gap_mu", "area"), Col("疑似漏监测图斑数", "unmonitored_count", "int"),
+        Col("疑似漏监测面积(亩)", "unmonitored_mu", "area")], totals=False,
+        heading=f"{title}耕地进出平衡（{_period(cs)}，{mode}）",
+        note="净变化 = 流入 − 流出 + 田坎系数变化；差额 = 耕地变为建设用地 − 卫片新增建设用地占用耕地（合法 + 违法图斑）"
+             + "".join(f"；{n}" for n in cs.get("notes") or []))
+    if len(fr["towns"]):
+        add_sheet(wb, "乡镇地类转移", fr["towns"], [
+            Col("乡镇代码", "code"), Col("乡镇", "name"), Col("原一级类", "from_name"), Col("现一级类", "to_name"),
+            Col("面积(亩)", "gross_mu", "area", True), Col("扣除田坎面积(亩)", "net_mu", "area", True)],
+            heading=f"{title}各乡镇地类转移（{_period(cs)}，一级类，只列变化部分）",
+            note="乡镇按本期图斑的坐落单位代码，无效时用上一期的，再无则按乡镇界线图层")
+    piece_cols = [Col("编号", "piece_id"), Col("乡镇", "township_name"), Col("村", "village_name"),
+                  Col("原标识码", "from_bsm"), Col("原地类编码", "from_code"), Col("原地类名称", "from_name"),
+                  Col("现标识码", "to_bsm"), Col("现地类编码", "to_code"), Col("现地类名称", "to_name"),
+                  Col("变化类型", "kind_name", width=30), Col("面积(亩)", "gross_mu", "area", True),
+                  Col("扣除田坎面积(亩)", "net_mu", "area", True)]
+    out_cols = piece_cols + [Col("卫片覆盖(亩)", "patch_mu", "area", True), Col("是否有卫片图斑", "has_patch_name"),
+                             Col("卫片监测编号", "patch_ids", width=24), Col("疑似漏监测", "unmonitored_text"),
+                             Col("核查结论", "核查结论", width=16), Col("备注", "备注", width=16)]
+    add_sheet(wb, "耕地流出清单", fr["outflow"].drop(columns="geometry"), out_cols,
+              heading=f"{title}耕地流出清单（{_period(cs)}）",
+              note="每块为上一期耕地图斑与本期非耕地图斑的叠加部分；疑似漏监测 = 耕地变为建设用地且没有任何卫片图斑覆盖；"
+                   f"面积小于 {cs.get('tolerance_m2', 1):g} m² 的碎片不计；田坎系数变化不逐块列出（见耕地进出平衡）")
+    add_sheet(wb, "耕地流入清单", fr["inflow"].drop(columns="geometry"), piece_cols,
+              heading=f"{title}耕地流入清单（{_period(cs)}）", note="每块为上一期非耕地图斑与本期耕地图斑的叠加部分")

@@ -592,6 +592,7 @@ def _context(county, analysis, m, chips=None, fieldcheck_href: str | None = None
         "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         "chips": chips, "fieldcheck_href": fieldcheck_href,
         "chips_reason": (chips.reason if chips is not None else "") or "没有可截取影像的卫片图斑",
+        "change": change_context(summary, results), "change_reason": reason(summary, "change"),
     }
 
 
@@ -657,3 +658,103 @@ def build_report(county, analysis, path=None, *, basemap=None, map_options: dict
     if path is not None:
         write_text_atomic(html, Path(path))
     return html
+
+
+# ------------------------------------------------------------------ two DLTB vintages (地类变化)
+#: the figures of the 地类变化 section, in order: (summary key, label)
+CHANGE_FIGURES = (("cultivated_previous_mu", "上一期耕地"), ("cultivated_current_mu", "本期耕地"),
+                  ("cultivated_out_mu", "耕地流出"), ("cultivated_in_mu", "耕地流入"),
+                  ("cultivated_kcxs_change_mu", "田坎系数变化"), ("cultivated_net_change_mu", "耕地净变化"),
+                  ("cultivated_to_construction_mu", "非农化（耕地变为建设用地）"),
+                  ("cultivated_to_nonfood_mu", "非粮化"), ("cultivated_to_nonfood_by_class_mu", "其中：变为园地、林地、草地、坑塘等"),
+                  ("cultivated_to_nongrain_mu", "其中：改种非粮作物（种植属性）"),
+                  ("new_construction_on_cultivated_mu", "新增建设用地占用耕地（两期比较）"),
+                  ("satellite_denominator_mu", "卫片新增建设用地占用耕地（合法 + 违法图斑）"),
+                  ("satellite_denominator_gap_mu", "差额（两期比较 − 卫片）"),
+                  ("unmonitored_mu", "未被卫片图斑覆盖的新增建设占用耕地"), ("unmonitored_count", "疑似漏监测地块"))
+
+
+#: short 一级类 names for the report's matrix headers (the ledger keeps the full names)
+LEVEL1_SHORT = {"00": "湿地", "01": "耕地", "02": "园地", "03": "林地", "04": "草地", "05": "商服", "06": "工矿",
+                "07": "住宅", "08": "公服", "09": "特殊", "10": "交通", "11": "水域", "12": "其他"}
+
+
+def stacked_bars(rows, *, title="", width=640, label_w=90, bar_h=26) -> str:
+    """Horizontal stacked bars: rows = [(label, [(segment label, value, colour)])]; the segments'
+    legend below (each label once). Values in 亩."""
+    rows = [(text(lbl), [(text(s), v, c) for s, v, c in segs if _num(v) and v > 0]) for lbl, segs in rows]
+    rows = [r for r in rows if r[1]]
+    if not rows:
+        return ""
+    vmax = max(sum(v for _, v, _ in segs) for _, segs in rows) * 1.08
+    plot_w = width - label_w - 90
+    out = []
+    for i, (lbl, segs) in enumerate(rows):
+        y = 10 + i * (bar_h + 14)
+        x = float(label_w)
+        out.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.65:.1f}" font-size="12" text-anchor="end">'
+                   f'{escape(lbl)}</text>')
+        for s, v, c in segs:
+            w = plot_w * v / vmax
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="{max(0.5, w):.1f}" height="{bar_h}" fill="{c}">'
+                       f'<title>{escape(s)} {escape(mu(v, True))}</title></rect>')
+            x += w
+        total = sum(v for _, v, _ in segs)
+        out.append(f'<text x="{x + 4:.1f}" y="{y + bar_h * 0.65:.1f}" font-size="11" fill="#37474f">'
+                   f'{escape(mu(total, True))}</text>')
+    seen = {}
+    for _, segs in rows:
+        for s, _, c in segs:
+            seen.setdefault(s, c)
+    y0 = 10 + len(rows) * (bar_h + 14)
+    per = max(1, (width - 20) // 150)
+    for k, (s, c) in enumerate(seen.items()):
+        lx, ly = 10 + (k % per) * 150, y0 + (k // per) * 18
+        out.append(f'<rect x="{lx}" y="{ly}" width="12" height="10" fill="{c}"/>'
+                   f'<text x="{lx + 16}" y="{ly + 9}" font-size="11">{escape(s[:10])}</text>')
+    H = y0 + ((len(seen) - 1) // per + 1) * 18 + 6
+    return _svg(width, H, "".join(out), "chart", title)
+
+
+def change_context(summary: dict, results: dict) -> dict | None:
+    """What the 地类变化 section shows (None when the county has one DLTB vintage): figures with
+    their summary keys, the 流出 / 流入 chart, the 一级类 matrix, townships, 疑似漏监测 pieces."""
+    from .maps import CHANGE_COLORS
+    cs = summary.get("change")
+    if not available(summary, "change") or not isinstance(cs, dict) or "cultivated_out_mu" not in cs:
+        return None
+    kpis = [KPI(summary, f"change.{k}", label, "count" if k.endswith("_count") else "mu") for k, label in CHANGE_FIGURES]
+    out1 = [(r.get("name"), r.get("area_mu"), CHANGE_COLORS.get(r.get("code"), "#9e9e9e"))
+            for r in cs.get("cultivated_out_by_level1") or []]
+    in1 = [(r.get("name"), r.get("area_mu"), CHANGE_COLORS.get(r.get("code"), "#9e9e9e"))
+           for r in cs.get("cultivated_in_by_level1") or []]
+    chart = stacked_bars([("耕地流出", out1), ("耕地流入", in1)], title="耕地流出与流入（亩）")
+    cells = cs.get("matrix_level1") or []
+    codes_from = sorted({c["from_code"] for c in cells}, key=lambda c: (c == "未知", c))
+    codes_to = sorted({c["to_code"] for c in cells}, key=lambda c: (c == "未知", c))
+    names = {c["from_code"]: c["from_name"] for c in cells} | {c["to_code"]: c["to_name"] for c in cells}
+    val = {(c["from_code"], c["to_code"]): c.get("area_mu") for c in cells}
+    rows = []
+    for f in codes_from:
+        vals = [val.get((f, t)) for t in codes_to]
+        rows.append({"code": f, "name": names.get(f, f), "cells": [
+            {"v": "" if not v else mu(v), "diag": f == t} for v, t in zip(vals, codes_to)],
+            "total": mu(sum(v or 0 for v in vals))})
+    col_tot = [mu(sum(val.get((f, t)) or 0 for f in codes_from)) for t in codes_to]
+    grand = mu(sum(c.get("area_mu") or 0 for c in cells))
+    ch = results.get("change") if isinstance(results, dict) else None
+    unmon = []
+    if ch is not None:
+        g = ch.outflow
+        g = g[g["unmonitored"].to_numpy(dtype=bool)]
+        unmon = _frame_rows(g, [("piece_id", "t"), ("township_name", "t"), ("from_name", "t"), ("to_name", "t"),
+                                ("to_bsm", "t"), ("area_mu", "mu")], n=15, sort="area_mu")
+    y0, y1 = cs.get("previous_year"), cs.get("current_year")
+    return {"cs": cs, "kpis": kpis, "chart": Markup(chart), "period": f"{y0 or '上一期'}—{y1 or '本期'}年",
+            "mode": "扣除田坎" if cs.get("farmland_mode") == "net" else "毛面积",
+            "matrix": {"cols": [(t, LEVEL1_SHORT.get(t, names.get(t, t)), names.get(t, t)) for t in codes_to],
+                       "rows": rows, "col_totals": col_tot,
+                       "total": grand},
+            "towns": [r for r in cs.get("by_township") or [] if r.get("cultivated_out_mu") or r.get("cultivated_in_mu")
+                      or r.get("satellite_denominator_mu")],
+            "unmonitored_rows": unmon}

@@ -56,6 +56,20 @@ CULTIVATED = frozenset({"0101", "0102", "0103"})
 WETLAND = frozenset({"0303", "0304", "0306", "0402", "0603", "1105", "1106", "1108"})
 
 
+#: 三调工作分类 一级类 (TD/T 1055-2019): code → name; 湿地 (00) takes the codes in :data:`WETLAND`
+LEVEL1_NAMES = {"00": "湿地", "01": "耕地", "02": "种植园用地", "03": "林地", "04": "草地",
+                "05": "商业服务业用地", "06": "工矿用地", "07": "住宅用地", "08": "公共管理与公共服务用地",
+                "09": "特殊用地", "10": "交通运输用地", "11": "水域及水利设施用地", "12": "其他土地"}
+
+
+def level1_code(dlbm) -> str | None:
+    """The 三调 一级类 of a DLBM code: 00 for the 湿地 codes, else its first two digits; None for a
+    code outside the table (docs/rules.md §4.5)."""
+    if not isinstance(dlbm, str) or dlbm not in DLBM_TABLE:
+        return None
+    return "00" if dlbm in WETLAND else dlbm[:2]
+
+
 def big_class(dlbm: str, *, class_0404: str = UNUSED, class_1107a: str = AGRI) -> str | None:
     """三大类 of a DLBM code (农用地/建设用地/未利用地); None for an unknown code.
 
