@@ -135,6 +135,9 @@ class SatelliteSettings:
                                               minimum=0.0, maximum=1.0)
     farmland_mode: str = setting("net", "耕地面积口径：net = 扣除田坎，gross = 毛面积", kind="str",
                                  choices=("net", "gross"))
+    base_dltb: str = setting("current", "量算图斑占用耕地用哪一期地类图斑：current = 本期（DLTB）；previous = 上一期"
+                             "（文件夹中有更早年份的地类图斑或 [layers] dltb_previous 时，建设前的地类；没有上一期时仍用本期）"
+                             "（UNCONFIRMED，本地规则）", kind="str", choices=("current", "previous"))
     rectified_values: list[str] = setting(["已整改"], "整改状态中表示已整改的取值（扣除已整改后的比例用）",
                                           kind="list[str]")
     judgement: dict[str, str] = setting({}, "补充或覆盖判定类型的归类：取值 = legal/illegal/other/pseudo/unjudged",

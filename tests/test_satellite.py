@@ -153,3 +153,27 @@ def test_a_patch_on_no_cultivated_land_still_has_its_township(tmp_path):
     assert t.loc["P1", "farmland_used_m2"] == 0
     assert t.loc["P0", "township"] == "420704100" and t.loc["P1", "township"] == "420704101"
     assert [x["code"] for x in r.summary["by_township"]] == ["420704100"]   # the ratio is unchanged
+
+
+def test_patches_measured_on_the_previous_vintage_when_asked(tmp_path):
+    """[satellite] base_dltb = "previous": a patch's 耕地 is what the earlier vintage (before the
+    building) had there. The hand-built county of test_change: patch W1 covers half of A2, which
+    was 耕地 (0101, KCXS 0.1) in 2023 and is 工业用地 in 2024."""
+    import landkit as lk
+    from landkit.analyses.county_analysis import analyse
+    from test_change import MU, _box, geod_areas, hand_county
+    d = hand_county(tmp_path)
+    now = analyse(lk.read_county(d)).summary["satellite"]
+    assert now["base_dltb"] == "dltb" and now["illegal_farmland_mu"] == 0.0 and now["ratio"] is None
+    c = lk.read_county(d, {"satellite": {"base_dltb": "previous"}})
+    s = analyse(c).summary
+    sat = s["satellite"]
+    w1 = geod_areas([_box(150, 0, 200, 100)])[0]
+    assert sat["base_dltb"] == "dltb_previous" and "地类图斑2023" in sat["base_layer"]
+    assert sat["illegal_farmland_mu"] == pytest.approx(w1 * 0.9 * MU, rel=1e-6)
+    assert sat["new_construction_farmland_mu"] == pytest.approx(w1 * 0.9 * MU, rel=1e-6) and sat["ratio"] == 1.0
+    assert any("上一期地类图斑" in n for n in s["change"]["notes"])
+    # a county with one vintage keeps measuring on its DLTB
+    from landkit.analyses.satellite import base_role
+    one = lk.read_county(d, {"satellite": {"base_dltb": "previous"}, "layers": {"dltb_previous": False}})
+    assert base_role(one, one.config.satellite) == "dltb"

@@ -609,9 +609,12 @@ def land_change(county, config=None, *, satellite: dict | None = None, threads: 
         if not same_period:
             notes.append("地类图斑的年度未知，按与本年度卫片同一时期核对")
     if sat is not None:
-        src_cur = (getattr(county, "sources", {}) or {}).get("dltb")
-        notes.append(f"卫片新增建设用地占用耕地按本期地类图斑（{src_cur.display if src_cur else '本期'}）中的耕地计算"
-                     "（卫片图斑落在本期仍为耕地的部分）")
+        base = sat.get("base_dltb") or "dltb"
+        src = (getattr(county, "sources", {}) or {}).get(base)
+        which = "上一期" if base == "dltb_previous" else "本期"
+        notes.append(f"卫片新增建设用地占用耕地按{which}地类图斑（{src.display if src else which}）中的耕地计算"
+                     + ("（卫片图斑落在本期仍为耕地的部分；[satellite] base_dltb = \"previous\" 时按建设前的上一期地类计算）"
+                        if base == "dltb" else "（建设前的地类）"))
         if sat.get("farmland_mode") and sat.get("farmland_mode") != mode:
             notes.append(f"卫片耕地口径（{sat.get('farmland_mode')}）与本分析（{mode}）不同，核对差额含口径差异")
     if not has_zz:

@@ -71,6 +71,14 @@ def _ratio_block(I: float, D: float, cap: float, line: float) -> dict:
             "status": status_of(ratio, cap, line)}
 
 
+def base_role(county, settings) -> str:
+    """The DLTB layer role the patches' 耕地 is measured on: ``dltb_previous`` when ``[satellite]
+    base_dltb = "previous"`` and the county has a previous vintage, else ``dltb``."""
+    if settings.base_dltb == "previous" and (getattr(county, "layers", {}) or {}).get("dltb_previous") is not None:
+        return "dltb_previous"
+    return "dltb"
+
+
 def township_alert(ratio, cap: float, warning_share: float) -> str | None:
     """``talk`` (约谈候选) when a township's ratio is over the cap, ``warning`` (预警) when it is at
     or above ``warning_share`` × cap, else None (``[satellite] warning_share``)."""
@@ -106,11 +114,12 @@ def satellite_ratio(county, config=None, checks: dict | None = None) -> Satellit
         raise InputError("该县没有卫片图斑图层，无法计算卫片违法占用耕地比例", file=county.path)
     if county.dltb is None:
         raise InputError("该县没有地类图斑图层，无法计算图斑占用耕地面积", file=county.path)
-    d = county.dltb
+    base = base_role(county, s)
+    d = county.layers[base]
     gd = d[d["DLBM"].isin(list(CULTIVATED))]
     if len(gd) == 0:
         raise InputError("地类图斑中没有耕地（DLBM 0101/0102/0103），无法计算卫片违法占用耕地比例",
-                         file=county.sources["dltb"].path if "dltb" in county.sources else county.path,
+                         file=county.sources[base].path if base in county.sources else county.path,
                          field="DLBM")
     src = county.sources.get("patches")
     try:
@@ -257,6 +266,8 @@ def satellite_ratio(county, config=None, checks: dict | None = None) -> Satellit
         "basis": ("违法占用耕地面积 ÷ 新增建设用地占用耕地总面积（合法+违法图斑；"
                   + ("耕地按扣除田坎后的净面积" if net else "耕地按毛面积（不扣田坎）") + "）"),
         "farmland_mode": s.farmland_mode,
+        "base_dltb": base,
+        "base_layer": county.sources[base].display if base in getattr(county, "sources", {}) else None,
         "illegal_yjjbnt_mu": float(m2_to_mu(np.nansum(yj_m2[illegal]))) if yj is not None else None,
         "rectify_to_cap_mu": need,
         "rectify_patches": [{"id": str(out["监测编号"].iloc[i]), "farmland_mu": float(m2_to_mu(fu[i])),
