@@ -68,6 +68,8 @@ def built(tmp_path_factory):
                     boundary=None, area_km2=120, image=False, **kw)
     for p in (root / NO_SAT).glob("卫片图斑.*"):
         p.unlink()
+    from landkit.synth.vintage import make_previous_vintage
+    make_previous_vintage(root / GOOD[0], rate=0.05, seed=5)       # one county with two DLTB vintages
     shutil.copytree(root / GOOD[0], root / BAD)
     with open(root / BAD / "DLTB.dbf", "r+b") as f:
         f.truncate(1000)
@@ -544,3 +546,33 @@ def test_movement_since_the_previous_run():
     first = rollup.movement({"history": [{"as_of": "2024-12-31", "satellite_ratio": 0.1}]})
     assert all(v is None for v in first.values())
     assert rollup.movement_text(first) == "无上期结果"
+
+
+def test_change_and_zone_figures_per_county(built):
+    """The county with two DLTB vintages shows its 耕地 balance in the roll-up (equal to its own
+    summary.json), the others leave those cells blank, not 0; the 开发区 indicators likewise."""
+    batch, out = built["batch"], built["out"]
+    by = {c["folder"]: c for c in batch["counties"]}
+    two = county_summary(out, GOOD[0])["change"]
+    assert two["available"] is True
+    h = by[GOOD[0]]["headline"]
+    for k in rollup.CHANGE_KEYS:
+        assert h[f"change_{k}"] == two.get(k), k
+    one = by[GOOD[1]]["headline"]
+    assert county_summary(out, GOOD[1])["change"]["available"] is False
+    assert all(one[f"change_{k}"] is None for k in rollup.CHANGE_KEYS)
+    t = batch["totals"]
+    assert t["change_counties"] == 1
+    assert t["change_cultivated_net_change_mu"] == pytest.approx(two["cultivated_net_change_mu"])
+    for folder in GOOD:
+        z = county_summary(out, folder).get("development_zones") or {}
+        zt = z.get("total") if z.get("available") else {}
+        assert by[folder]["headline"]["zones_supply_rate"] == (zt or {}).get("supply_rate")
+    wb = openpyxl.load_workbook(built["paths"]["xlsx"] if "xlsx" in built["paths"] else out / "汇总.xlsx")
+    ws = wb["县区汇总"]
+    headers = [c.value for c in ws[3]]
+    assert "耕地净变化(亩)" in headers and "疑似漏监测(块)" in headers
+    rows = {r[headers.index("行政区代码")]: r for r in ws.iter_rows(min_row=4, values_only=True)}
+    col = headers.index("耕地净变化(亩)")
+    assert rows[GOOD[0][:6]][col] == pytest.approx(round(two["cultivated_net_change_mu"], 2))
+    assert rows[GOOD[1][:6]][col] is None

@@ -45,8 +45,10 @@ def headline(summary: dict) -> dict:
     rectify_to_cap_mu, illegal_patch_count; yjjbnt_overlap_<role>_mu for approvals / supply /
     parcels / patches; disposal_available and <cat>_disposal_{rate, target, met, base_mu,
     disposed_mu} for approved_unsupplied / idle; inventory_available, <cat>_mu for the four
-    存量 categories and inventory_total_mu; qa_error_count, qa_warning_count. A figure the
-    summary does not have (a section not computed or not yet produced) is None, never 0.
+    存量 categories and inventory_total_mu; qa_error_count, qa_warning_count; field_check_rate;
+    change_<key> for :data:`CHANGE_KEYS` (two DLTB vintages) and zones_<key> for :data:`ZONE_KEYS`
+    (all 开发区 together); the movement keys of :func:`movement`. A figure the summary does not
+    have (a section not computed or not yet produced) is None, never 0.
     """
     c = summary.get("county") or {}
     h = {"name": c.get("name"), "adcode": c.get("adcode"), "year": c.get("year"), "as_of": c.get("as_of"),
@@ -78,8 +80,22 @@ def headline(summary: dict) -> dict:
     h["qa_error_count"] = qa.get("error_count")
     h["qa_warning_count"] = qa.get("warning_count")
     h["field_check_rate"] = sat.get("field_check_rate") if sat.get("available") else None
+    ch = summary.get("change") if isinstance(summary.get("change"), dict) else {}
+    for k in CHANGE_KEYS:            # two DLTB vintages (None for a county with one)
+        h[f"change_{k}"] = ch.get(k) if ch.get("available") else None
+    zt = (summary.get("development_zones") or {}).get("total") \
+        if (summary.get("development_zones") or {}).get("available") else None
+    for k in ZONE_KEYS:              # 开发区 indicators over all of the county's zones
+        h[f"zones_{k}"] = zt.get(k) if isinstance(zt, dict) else None
     h.update(movement(summary))
     return h
+
+
+#: summary.json ``change`` figures a roll-up shows per county (亩; counts)
+CHANGE_KEYS = ("cultivated_out_mu", "cultivated_in_mu", "cultivated_net_change_mu", "cultivated_to_construction_mu",
+               "cultivated_to_nonfood_mu", "satellite_denominator_gap_mu", "unmonitored_count", "unmonitored_piece_mu")
+#: ``development_zones.total`` indicators a roll-up shows per county
+ZONE_KEYS = ("supply_rate", "built_rate", "fixed_asset_per_mu_wan", "tax_per_mu_wan")
 
 
 #: headline key → the history key it moves with (a change since the previous run)
@@ -187,6 +203,10 @@ def totals(headlines: list[dict]) -> dict:
         out[f"{cat}_disposal_rate"] = done / base if base and done is not None else None
         out[f"{cat}_disposal_counties"] = len(pair)
     moved = [h for h in hs if h.get("previous_as_of") is not None or h.get("carried_rows") is not None]
+    for k in ("cultivated_out_mu", "cultivated_in_mu", "cultivated_net_change_mu", "cultivated_to_construction_mu",
+              "cultivated_to_nonfood_mu", "unmonitored_count", "unmonitored_piece_mu"):
+        out[f"change_{k}"] = _sum(h.get(f"change_{k}") for h in hs)
+    out["change_counties"] = sum(1 for h in hs if h.get("change_cultivated_net_change_mu") is not None)
     out["tracked_counties"] = len(moved)
     for k in ("overdue_count", "overdue_mu", "newly_disposed_mu", "unmatched_rows"):
         out[k] = _sum(h.get(k) for h in moved) if moved else None
@@ -280,6 +300,19 @@ def _cols(df: pd.DataFrame) -> list[Col]:
     cols += [Col("存量合计(去重,亩)", "inventory_total_mu", "area", has("inventory_total_mu"))]
     if has("field_check_rate"):
         cols.append(Col("外业核查率", "field_check_rate", "pct", width=11))
+    if has("change_cultivated_net_change_mu"):        # counties with two DLTB vintages
+        cols += [Col("耕地流出(亩)", "change_cultivated_out_mu", "area", True),
+                 Col("耕地流入(亩)", "change_cultivated_in_mu", "area", True),
+                 Col("耕地净变化(亩)", "change_cultivated_net_change_mu", "area", True),
+                 Col("非农化(亩)", "change_cultivated_to_construction_mu", "area", True),
+                 Col("非粮化(亩)", "change_cultivated_to_nonfood_mu", "area", True),
+                 Col("疑似漏监测(块)", "change_unmonitored_count", "int", True),
+                 Col("疑似漏监测(亩)", "change_unmonitored_piece_mu", "area", True)]
+    if has("zones_supply_rate") or has("zones_built_rate"):
+        cols += [Col("开发区土地供应率", "zones_supply_rate", "pct", width=12),
+                 Col("开发区土地建成率", "zones_built_rate", "pct", width=12),
+                 Col("开发区投入强度(万元/亩)", "zones_fixed_asset_per_mu_wan", "float", width=14),
+                 Col("开发区地均税收(万元/亩)", "zones_tax_per_mu_wan", "float", width=14)]
     if has("previous_as_of"):        # a batch run with --previous: each county's movement
         cols += [Col("上期截至", "previous_as_of", width=11),
                  Col("比例变化", "satellite_ratio_change", "pct", width=10),
