@@ -51,8 +51,10 @@ NOTEBOOKS = {
         ("code", "print(f\"需整改复耕 {s['rectify_to_cap_mu']:.2f} 亩\")\npd.DataFrame(s[\"rectify_patches\"])"),
         ("md", "## 按季度累计（季核）"),
         ("code", "pd.DataFrame(s[\"by_quarter\"])[[\"quarter\", \"ratio\", \"illegal_farmland_mu\", \"new_construction_farmland_mu\"]]"),
-        ("md", "## 每个图斑\n\n`class` 为 legal/illegal/other/pseudo；面积单位为亩。"),
+        ("md", "## 每个图斑\n\n`class` 为 legal/illegal/other/pseudo/unjudged（未判定：判定类型为空或“未判定”，不计入比例）；面积单位为亩。"),
         ("code", "sat.patches.drop(columns=\"geometry\").sort_values(\"farmland_used_mu\", ascending=False).head(10)"),
+        ('md', '## 月清：按下发月份的核查、判定与整改\n\n“月清”：当月完成上月下发图斑的外业核查和判定。下发月份取下发日期，没有时取下发批次中的月份，再没有时取后时相月份。\n外业核查记录来自图层的核查状态/核查日期字段，或上一期台账“卫片图斑清单”中填写的内容（`landkit run --previous`）；\n都没有时外业核查率和月清率为“未提供数据”，不是 0。'),
+        ('code', 'print("外业核查率：", s["field_check_rate"], (s.get("unavailable") or {}).get("field_check_rate", ""))\nprint("约谈候选乡镇：", s["township_alerts"]["talk"], "预警乡镇：", s["township_alerts"]["warning"])\npd.DataFrame(s["by_issue_month"])[["month", "basis", "issued", "judged", "checked", "illegal", "rectified", "deadline", "month_clear_rate"]]'),
     ],
     "03_永久基本农田压占检查.ipynb": [
         ("md", "# 永久基本农田压占检查\n\n检查一个项目用地是否压占永久基本农田，以及占用耕地、生态保护红线、是否在城镇开发边界外。"
@@ -117,6 +119,28 @@ NOTEBOOKS = {
         ("code", "out = root.parent / \"批量结果\"\nresult = run_batch(root, out, workers=2, progress=False)\nresult"),
         ("code", "rollup = json.loads((out / \"summary.json\").read_text(encoding=\"utf-8\"))\nsorted(rollup)"),
         ("code", "sorted(p.name for p in out.iterdir())"),
+    ],
+    "07_两期地类变化.ipynb": [
+        ('md', '# 两期地类图斑：地类转移矩阵、耕地进出平衡、非农化与非粮化\n\n示例县文件夹里除本年度的 `DLTB.shp`（2024 年度变更调查）外，还有上一期 `DLTB_2023.gpkg`。`lk.read_county`\n按文件名中的年份自动把较早的一期作为上一期（也可在 `landkit.toml` 的 `[layers]` 中写明 `dltb_previous`）。\n\n两期精确叠加（CGCS2000 椭球面积），得到各级地类之间的转移面积；面积单位为亩，默认扣除田坎（与卫片口径一致）。\n规则和依据见 `docs/rules.md` §4.9。'),
+        ("code", SETUP + '\ncounty.vintages'),
+        ('code', 'res = lk.analyse(county)\nch = res.change\ns = ch.summary\nprint(f"{s[\'previous_year\']}—{s[\'current_year\']}年：耕地流出 {s[\'cultivated_out_mu\']:.2f} 亩，流入 {s[\'cultivated_in_mu\']:.2f} 亩，"\n      f"净变化 {s[\'cultivated_net_change_mu\']:.2f} 亩；非农化 {s[\'cultivated_to_construction_mu\']:.2f} 亩，非粮化 {s[\'cultivated_to_nonfood_mu\']:.2f} 亩")'),
+        ('md', '## 地类转移矩阵（一级类）\n\n行为上一期地类，列为本期地类，对角线为未变化的面积。`ch.matrix("level2")` 为二级类，`ch.matrix("class")` 为三大类。'),
+        ('code', 'ch.matrix("level1").round(2)'),
+        ('md', '## 耕地流向哪里\n\n耕地流出按本期地类（二级类）汇总，从大到小：'),
+        ('code', 'pd.DataFrame(s["cultivated_out_by_destination"])[["code", "name", "level1_name", "class", "area_mu"]].head(10)'),
+        ('md', '## 各乡镇耕地进出平衡'),
+        ('code', 'towns = pd.DataFrame(s["by_township"])\ntowns[["name", "cultivated_out_mu", "cultivated_in_mu", "cultivated_net_change_mu",\n       "cultivated_to_construction_mu", "cultivated_to_nonfood_mu"]].sort_values("cultivated_net_change_mu").round(2)'),
+        ('md', '## 与卫片核对：疑似漏监测\n\n两期比较得到的“耕地变为建设用地”应当都有卫片图斑。没有卫片图斑覆盖的地块列为疑似漏监测，供外业核实。'),
+        ('code', 'print(f"新增建设占用耕地 {s[\'new_construction_on_cultivated_mu\']:.2f} 亩，卫片 {s[\'satellite_denominator_mu\']:.2f} 亩，"\n      f"差额 {s[\'satellite_denominator_gap_mu\']:.2f} 亩；疑似漏监测 {s[\'unmonitored_count\']} 块")\nout = ch.outflow\nout[out["unmonitored"]].drop(columns="geometry").sort_values("area_mu", ascending=False).head(10)'),
+    ],
+    "08_开发区与控制面积平差.ipynb": [
+        ('md', '# 开发区节约集约利用与控制面积平差\n\n两件县局常在别的软件里做的事：\n\n1. **开发区土地节约集约利用指标**：有开发区范围图层（示例县的 `开发区.shp`）时，按开发区计算土地供应率、建成率、\n   工业用地综合容积率、固定资产投入强度、地均税收和闲置/低效占比（定义与依据见 `docs/rules.md` §3.6）。\n2. **控制面积平差**：把各乡镇地类图斑面积之和调整到控制面积（精确到 0.01 平方米），田坎面积随之重算\n   （`docs/rules.md` R1a；命令行为 `landkit adjust 县文件夹 -o 输出文件夹`）。'),
+        ("code", SETUP + '\nres = lk.analyse(county)\nres.zones'),
+        ('code', 'z = res.summary["development_zones"]\ncols = ["name", "area_mu", "supply_rate", "built_rate", "industrial_far", "fixed_asset_per_mu_wan", "tax_per_mu_wan",\n        "idle_share", "inefficient_share"]\npd.DataFrame(z["zones"] + [z["total"]])[cols]'),
+        ('md', '指标无法计算时为 `None`，原因写在该行的 `unavailable` 中（例如宗地图层缺少税收字段），不会显示为 0。\n\n## 控制面积平差\n\n控制单元取乡镇界线图层（XZQ）：有“控制面积”字段时用它，否则用乡镇界线的椭球面积。'),
+        ('code', 'from landkit.analyses.adjust import adjust_areas\nadj = adjust_areas(county)\nadj.units.head(14)'),
+        ('md', '平差后每个乡镇的图斑面积之和与控制面积分毫不差（以“分”为单位的整数相加）：'),
+        ('code', 'f = adj.features\ncents = (f["TBMJ"] * 100).round().astype("int64").groupby(f["控制单元"]).sum()\ncheck = adj.units.set_index("code")["control_m2"].mul(100).round().astype("int64")\npd.DataFrame({"平差后合计(分)": cents, "控制面积(分)": check}).assign(相等=lambda d: d.iloc[:, 0] == d.iloc[:, 1])'),
     ],
 }
 
