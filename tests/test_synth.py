@@ -107,7 +107,7 @@ def test_shapefile_cut_field_names(county):
     for cut in ("土地使用权", "约定动工日", "实际动工日", "约定竣工日", "电子监管号", "应开发面积"):
         assert cut in names
     names = [f[0].decode("gbk") for f in _dbf_fields((county / "卫片图斑.dbf").read_bytes())[3]]
-    assert names[:6] == ["监测编号", "前时相", "后时相", "季度", "监测面积", "判定类型"]
+    assert names[:7] == ["监测编号", "前时相", "后时相", "下发日期", "季度", "监测面积", "判定类型"]
 
 
 def test_crs_is_cgcs2000_zone38(county):

@@ -31,7 +31,7 @@ PREVIOUS_YEAR = 2023
 LAYERS = [
     ("DLTB", "DLTB.shp", "地类图斑 (三调/变更调查 land-use patches)", "Shapefile, GBK, no .cpg, LDID 0"),
     ("YJJBNTBHTB", "YJJBNTBHTB.shp", "永久基本农田保护图斑", "Shapefile, GBK, no .cpg, LDID 0"),
-    ("卫片图斑", "卫片图斑.shp", "卫片执法 monitoring patches, Chinese field names", "Shapefile, GBK, no .cpg, LDID 0"),
+    ("卫片图斑", "卫片图斑.shp", "卫片执法 monitoring patches, Chinese field names (监测编号, 前时相, 后时相, 下发日期, 季度, 判定类型, 违法类型, 整改状态 …)", "Shapefile, GBK, no .cpg, LDID 0"),
     ("批准用地", "批准用地.shp", "农转用/征收 approval batches 2012–2024", "Shapefile, GBK, no .cpg, LDID 0"),
     ("供地", "供地.shp", "land supply records (names cut to 10 bytes)", "Shapefile, GBK, no .cpg, LDID 0"),
     ("宗地", "宗地.gpkg", "industrial/commercial parcels with 亩均税收, 建筑面积, 固定资产投资, 税收总额",

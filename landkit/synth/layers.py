@@ -481,6 +481,8 @@ def make_patches(fr: Frame, n: int, seed: int, dltb_geom, dltb_df, ap: Approvals
         "监测编号": [f"{fr.adcode}{Y}{i + 1:04d}" for i in range(m)],
         "前时相": [fmt_date(d) for d in before],
         "后时相": [fmt_date(d) for d in after],
+        # issued a week or two after the later image (within the year): the month 月清 counts from
+        "下发日期": [fmt_date(min(d + dt.timedelta(days=7 + i % 14), dt.date(Y, 12, 31))) for i, d in enumerate(after)],
         "季度": q.astype("int32"),
         "监测面积": area,
         "判定类型": df["判定类型"].to_numpy(),
