@@ -135,6 +135,7 @@ def test_batch_on_cluster_outputs_and_exit_code(first_run):
         assert rec["inputs"]["algorithm"] == "blake2b-256" and len(rec["inputs"]["digest"]) == 64
         assert "DLTB.dbf" in rec["inputs"]["files"]
         assert rec["outputs"]["summary.json"] == (out / name / "summary.json").stat().st_size
+        assert str(out.parent.parent) not in json.dumps(rec, ensure_ascii=False) and rec["county_dir"] == name  # no machine path
         ol = json.loads((out / name / "outline.geojson").read_text(encoding="utf-8"))
         lon, lat = next(rollup._rings(ol["geometry"]))[0]
         assert 108 < lon < 117 and 29 < lat < 34

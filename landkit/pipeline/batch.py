@@ -464,7 +464,8 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
     res = {"folder": name, "input": str(county_dir), "status": "failed", "seconds": 0.0, "headline": None,
            "error": None, "error_type": None, "detail": None, "outline": None, "notes": []}
     options = {"year": year, "as_of": as_of.isoformat() if isinstance(as_of, dt.date) else as_of,
-               "config": str(config) if config else None, "landkit_version": __version__,
+               # names, not this machine's paths: the files' contents are in the input fingerprint
+               "config": Path(config).name if config else None, "landkit_version": __version__,
                "landkit_code": code_digest()}
     previous, extra = None, [config] if config else []
     if previous_root is not None:
@@ -473,7 +474,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
             previous = p
             # the returned ledger is an input: --resume redoes a county whose ledger staff changed
             extra += [f for f in (p / "ledger.xlsx", p / "summary.json") if f.is_file()]
-            options["previous"] = str(p)
+            options["previous"] = f"{Path(previous_root).name}/{name}"
         else:
             res["notes"].append(f"上一期输出中没有该县的台账（{Path(previous_root).name}/{name}/ledger.xlsx），"
                                 "本期未带入上期填写的内容")
@@ -510,7 +511,7 @@ def run_one_county(county_dir: str, out_root: str, name: str, *, year=None, as_o
         outputs = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
         record = {"inputs": inputs, "options": options, "outputs": outputs,
                   "finished_at": _now(config).isoformat(timespec="seconds"),
-                  "county_dir": str(county_dir)}
+                  "county_dir": Path(county_dir).name}
         if after["digest"] != inputs["digest"]:
             # the result is kept, but no fingerprint is recorded, so --resume will redo it
             res["notes"].append("运行期间输入文件有变化，下次 --resume 时将重新分析")
