@@ -223,3 +223,38 @@ def test_report_shows_progress_and_trend(rounds, tmp_path):
     assert "汀祖镇人民政府" in remind and "鄂政土批〔2019〕123号（2025-06-30）" in remind
     assert sec.count("<svg") == 2 and "2024-12-31" in sec and "2025-12-31" in sec
     assert [h["as_of"] for h in s["history"]] == ["2024-12-31", "2025-12-31"]
+
+
+def test_cultivated_outflow_checks_round_trip(tmp_path):
+    """耕地流出清单's 核查结论 / 备注, typed by staff, come back by the piece's two 图斑 (原标识码 +
+    现标识码); a row whose 图斑 no longer pair up goes to 未匹配记录 with what was typed."""
+    from test_change import hand_county
+    county = hand_county(tmp_path)
+    out1 = tmp_path / "out1"
+    run_county(county, out1)
+    led = out1 / "ledger.xlsx"
+    wb = openpyxl.load_workbook(led)
+    ws = wb["耕地流出清单"]
+    hr, h = _header(ws, "编号")
+    rows = {(ws.cell(r, h["原标识码"]).value, ws.cell(r, h["现标识码"]).value): r
+            for r in range(hr + 1, ws.max_row + 1) if ws.cell(r, h["原标识码"]).value}
+    assert set(rows) == {("P-A", "N-A2"), ("P-C", "N-C")}
+    ws.cell(rows[("P-A", "N-A2")], h["核查结论"]).value = "已建厂房，已立案"
+    ws.cell(rows[("P-C", "N-C")], h["备注"]).value = "待外业"
+    ws.cell(rows[("P-C", "N-C")], h["现标识码"]).value = "N-C（旧）"          # a key that no longer matches
+    wb.save(led)
+    out2 = tmp_path / "out2"
+    s = run_county(county, out2, previous=out1)
+    assert s["tracking"]["by_sheet"]["耕地流出清单"] == {"carried": 1, "unmatched": 1}
+    wb2 = openpyxl.load_workbook(out2 / "ledger.xlsx")
+    ws = wb2["耕地流出清单"]
+    hr, h = _header(ws, "编号")
+    got = {(ws.cell(r, h["原标识码"]).value, ws.cell(r, h["现标识码"]).value): (ws.cell(r, h["核查结论"]).value,
+                                                                       ws.cell(r, h["备注"]).value)
+           for r in range(hr + 1, ws.max_row + 1) if ws.cell(r, h["原标识码"]).value}
+    assert got == {("P-A", "N-A2"): ("已建厂房，已立案", None), ("P-C", "N-C"): (None, None)}
+    un = wb2[UNMATCHED_SHEET]
+    uhr, uh = _header(un, "工作表")
+    [row] = [[c.value for c in r] for r in un.iter_rows(min_row=uhr + 1)]
+    assert row[uh["记录编号"] - 1] == "P-C→N-C（旧）" and row[uh["备注"] - 1] == "待外业"
+    assert "原标识码+现标识码" in row[uh["未匹配原因"] - 1]

@@ -393,6 +393,7 @@ def change_sheets(wb, title: str, ch) -> None:
     add_sheet(wb, "耕地流出清单", fr["outflow"].drop(columns="geometry"), out_cols,
               heading=f"{title}耕地流出清单（{_period(cs)}）",
               note="每块为上一期耕地图斑与本期非耕地图斑的叠加部分；疑似漏监测 = 耕地变为建设用地且没有任何卫片图斑覆盖；"
-                   f"面积小于 {cs.get('tolerance_m2', 1):g} m² 的碎片不计；田坎系数变化不逐块列出（见耕地进出平衡）")
+                   f"面积小于 {cs.get('tolerance_m2', 1):g} m² 的碎片不计；田坎系数变化不逐块列出（见耕地进出平衡）；"
+                   "核查结论、备注由核查人员填写，下次运行（--previous）按原标识码+现标识码带入")
     add_sheet(wb, "耕地流入清单", fr["inflow"].drop(columns="geometry"), piece_cols,
               heading=f"{title}耕地流入清单（{_period(cs)}）", note="每块为上一期非耕地图斑与本期耕地图斑的叠加部分")

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..findings import Finding
 from ..render.ledger import Col, Ledger, add_sheet
-from .previous import CHECK_HEADERS, KEY_COLUMNS, PLAN_HEADERS, PreviousLedger, key_text
+from .previous import (CHANGE_CHECK_HEADERS, CHECK_HEADERS, KEY_COLUMNS, PLAN_HEADERS, PreviousLedger, frame_keys,
+                       key_label)
 
 UNMATCHED_SHEET = "未匹配记录"
 
@@ -32,17 +33,16 @@ def carry_forward(ledger: Ledger, previous: PreviousLedger) -> CarryResult:
     res = CarryResult(findings=list(previous.findings))
     unmatched = []
     sheets = {s.title: s for s in ledger.sheets}
-    for title, key_header in KEY_COLUMNS.items():
+    for title in KEY_COLUMNS:
         old_rows = previous.rows.get(title, [])
         if not old_rows:
             continue
+        key_header = key_label(title)
         sheet = sheets.get(title)
         cols = {c.header: c.key for c in sheet.cols} if sheet is not None else {}
-        key_col = cols.get(key_header)
         new_keys = {}
-        if sheet is not None and key_col in sheet.df.columns:
-            for pos, k in enumerate(sheet.df[key_col].tolist()):
-                k = key_text(k)
+        if sheet is not None:
+            for pos, k in enumerate(frame_keys(sheet.df, cols, title)):
                 if k is not None:
                     new_keys.setdefault(k, pos)
         carried = 0
@@ -73,7 +73,7 @@ def carry_forward(ledger: Ledger, previous: PreviousLedger) -> CarryResult:
         df = pd.DataFrame(unmatched)
         first = ["工作表", "原行号", "记录编号", "未匹配原因"]
         rest = [c for c in df.columns if c not in first]
-        plan = [c for c in dict.fromkeys(PLAN_HEADERS + CHECK_HEADERS) if c in rest]
+        plan = [c for c in dict.fromkeys(PLAN_HEADERS + CHECK_HEADERS + CHANGE_CHECK_HEADERS) if c in rest]
         other = [c for c in rest if c not in plan]
         add_sheet(ledger, UNMATCHED_SHEET, df,
                   [Col(c, c, "raw" if c not in ("工作表", "记录编号", "未匹配原因") else "text",

@@ -14,6 +14,7 @@ sheet                     key column
 低效用地                   宗地代码
 集体经营性建设用地          标识码
 卫片图斑清单               监测编号
+耕地流出清单               原标识码 + 现标识码 (the two 图斑 the piece lies in)
 ========================  ============
 
 Nothing typed is dropped: a value that cannot be read as what its column means (完成时限
@@ -31,13 +32,44 @@ from ..io.fields import key_text  # noqa: F401  (landkit.tracking.previous.key_t
 
 #: sheet title → the column whose value identifies a record across runs
 KEY_COLUMNS = {"批而未供": "批准文号", "闲置土地": "电子监管号", "低效用地": "宗地代码",
-               "集体经营性建设用地": "标识码", "卫片图斑清单": "监测编号"}
+               "集体经营性建设用地": "标识码", "卫片图斑清单": "监测编号",
+               "耕地流出清单": ("原标识码", "现标识码")}
 #: the columns staff fill in; landkit never computes them
 PLAN_HEADERS = ("拟处置方式", "责任单位", "责任人", "完成时限", "处置进展", "备注")
 #: the 卫片 field-check columns (卫片图斑清单)
 CHECK_HEADERS = ("核查状态", "核查日期", "核查人", "核查结论", "整改措施", "整改完成日期", "备注")
 #: typed columns per sheet
-TYPED_HEADERS = {title: (CHECK_HEADERS if title == "卫片图斑清单" else PLAN_HEADERS) for title in KEY_COLUMNS}
+#: the columns of 耕地流出清单 staff fill in after checking a piece in the field
+CHANGE_CHECK_HEADERS = ("核查结论", "备注")
+TYPED_HEADERS = {title: (CHECK_HEADERS if title == "卫片图斑清单" else CHANGE_CHECK_HEADERS if title == "耕地流出清单"
+                         else PLAN_HEADERS) for title in KEY_COLUMNS}
+
+
+def key_headers(title: str) -> tuple:
+    """The header(s) whose values make a record's key on sheet ``title``."""
+    k = KEY_COLUMNS[title]
+    return k if isinstance(k, tuple) else (k,)
+
+
+def key_label(title: str) -> str:
+    """The key's name in messages (批准文号; 原标识码+现标识码)."""
+    return "+".join(key_headers(title))
+
+
+def record_key(values, title: str) -> str | None:
+    """A record's key from its values: ``values`` maps header → value (a dict) or is the values in
+    :func:`key_headers` order. Several headers join with ``→``; None when any part is blank."""
+    hs = key_headers(title)
+    parts = [key_text(values.get(h)) for h in hs] if isinstance(values, dict) else [key_text(v) for v in values]
+    return None if any(p is None for p in parts) else "→".join(parts)
+
+
+def frame_keys(df, cols: dict, title: str) -> list:
+    """The record key of every row of a new ledger sheet's frame (``cols``: header → frame column)."""
+    names = [cols.get(h) for h in key_headers(title)]
+    if any(n is None or n not in df.columns for n in names):
+        return [None] * len(df)
+    return [record_key(vals, title) for vals in zip(*(df[n].tolist() for n in names))]
 DATE_HEADERS = ("完成时限", "核查日期", "整改完成日期")
 
 
@@ -77,7 +109,8 @@ def read_previous_ledger(path) -> PreviousLedger:
     except Exception as e:  # noqa: BLE001 — zip/xml errors of a damaged or non-xlsx file
         raise InputError(f"上一期台账无法打开（{type(e).__name__}：{e}），应为 landkit 生成的 ledger.xlsx", file=p)
     out = PreviousLedger(p)
-    for title, key_col in KEY_COLUMNS.items():
+    for title in KEY_COLUMNS:
+        key_col = key_headers(title)[0]
         if title not in wb.sheetnames:
             continue
         ws = wb[title]
@@ -108,10 +141,10 @@ def read_previous_ledger(path) -> PreviousLedger:
                         out.findings.append(Finding(
                             "warning", "previous_value_unreadable",
                             f"上一期台账“{title}”第 {i} 行“{h}”的值“{v}”不是可识别的日期，已按原样保留",
-                            file=p.name, field=h, features=[key_text(vals.get(key_col)) or f"第 {i} 行"]))
+                            file=p.name, field=h, features=[record_key(vals, title) or f"第 {i} 行"]))
                     else:
                         v = d                     # a date however it was typed (2025/6/30, 20250630, a date cell)
                 typed[h] = v
-            rows.append(PreviousRow(title, i, key_text(vals.get(key_col)), vals, typed))
+            rows.append(PreviousRow(title, i, record_key(vals, title), vals, typed))
         out.rows[title] = rows
     return out

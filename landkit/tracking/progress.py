@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..render.ledger import Ledger
-from .previous import KEY_COLUMNS, PreviousLedger, key_text
+from .previous import KEY_COLUMNS, PreviousLedger, frame_keys, key_text
 
 #: sheet → its area column header (亩) in the ledger
 AREA_HEADERS = {"批而未供": "未供面积(亩)", "闲置土地": "面积(亩)", "低效用地": "面积(亩)",
@@ -39,11 +39,11 @@ def progress(ledger: Ledger, previous: PreviousLedger, as_of: dt.date) -> dict:
         if sheet.title not in KEY_COLUMNS:
             continue
         cols = {c.header: c.key for c in sheet.cols}
-        kcol, acol = cols.get(KEY_COLUMNS[sheet.title]), cols.get(AREA_HEADERS.get(sheet.title))
+        acol = cols.get(AREA_HEADERS.get(sheet.title))
         dcol = cols.get("完成时限")
         df = sheet.df
         old = previous.by_key(sheet.title)
-        keys = [key_text(v) for v in df[kcol].tolist()] if kcol in df.columns else [None] * len(df)
+        keys = frame_keys(df, cols, sheet.title)
         if sheet.title in previous.rows:
             new_records[sheet.title] = sum(1 for k in keys if k is not None and k not in old)
         if dcol and dcol in df.columns:
