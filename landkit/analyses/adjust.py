@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..findings import Finding
-from ..io.fields import ROLE_NAMES
+from ..io.fields import ROLE_NAMES, is_blank as _blank
 from ..settings import AdjustSettings, settings_for
 from ..standards.codes import is_township_code
 from ..standards.units import m2_to_mu
@@ -155,9 +155,6 @@ def _find_field(columns, names) -> str | None:
             return c
     return None
 
-
-def _blank(v) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
 def control_units(townships: gpd.GeoDataFrame | None, settings: AdjustSettings, *, file=None

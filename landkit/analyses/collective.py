@@ -7,7 +7,7 @@ import geopandas as gpd
 import numpy as np
 
 from ..qa import area_off
-from ..standards.codes import is_valid_unit_code, ownership
+from ..standards.codes import ownership
 from .location import piece_townships, township_names
 from ..settings import settings_for
 from .stock import PLAN_COLUMNS, add_area_units, category_summary, empty_frame, geometry_values, numeric_column, row_ids, text_column

@@ -105,16 +105,18 @@ def check_records(patches: pd.DataFrame, typed: dict | None) -> tuple[list[dict]
     n = len(patches)
     have_layer = any(c in patches.columns for c in ("核查状态", "核查日期"))
     ids = [key_text(v) for v in (patches["监测编号"].tolist() if "监测编号" in patches.columns else [None] * n)]
+    cols = {c: patches[c].tolist() for c in CHECK_FIELDS if c in patches.columns}
     recs = []
     for i in range(n):
-        r = {c: patches[c].iloc[i] for c in CHECK_FIELDS if c in patches.columns and _text(patches[c].iloc[i])}
+        r = {c: v[i] for c, v in cols.items() if _text(v[i])}
         if typed and ids[i] in typed:
             r.update({k: v for k, v in typed[ids[i]].items() if k in CHECK_FIELDS and _text(v)})
         recs.append(r)
     return recs, have_layer or typed is not None
 
 
-def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: dict | None = None) -> dict:
+def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: dict | None = None,
+                 issue: tuple[list, list] | None = None) -> dict:
     """The field-check and 月清 figures of one county (see the module docstring).
 
     patches : the 卫片 result table (``class``, ``area_mu``, ``rectified``, ``township``, ``监测编号``
@@ -122,6 +124,7 @@ def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: 
     settings : ``[satellite]`` settings
     as_of : the as-of date (a 月清 deadline on or before it is due)
     typed : 监测编号 → the check columns staff typed in the returned ledger (None without ``--previous``)
+    issue : :func:`issue_months` of ``patches`` when the caller has it already
     Areas in 亩.
     """
     s = settings
@@ -134,8 +137,9 @@ def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: 
                        dtype=bool)
     area = patches["area_mu"].to_numpy(dtype=float) if "area_mu" in patches.columns else np.zeros(n)
     words = [w for w in (x.strip() for x in s.mineral_values) if w]
-    kind_text = [" ".join(_text(patches[c].iloc[i]) for c in ("图斑类型", "违法类型") if c in patches.columns)
-                 for i in range(n)]
+    kinds = [c for c in ("图斑类型", "违法类型") if c in patches.columns]
+    kind_text = (patches[kinds].astype(object).where(patches[kinds].notna(), "").astype(str).agg(" ".join, axis=1)
+                 .tolist() if kinds else [""] * n)
     mineral = np.array([any(w in t for w in words) for t in kind_text], dtype=bool)
     if s.field_check_scope == "large":
         required = (area >= s.large_patch_mu) | mineral
@@ -148,7 +152,12 @@ def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: 
     rectified = patches["rectified"].to_numpy(dtype=bool) if "rectified" in patches.columns else np.zeros(n, bool)
     ids = patches["监测编号"].astype(str).tolist() if "监测编号" in patches.columns else [str(i) for i in range(n)]
     towns = patches["township"].tolist() if "township" in patches.columns else [None] * n
-    months, basis = issue_months(patches)
+    months, basis = issue if issue is not None else issue_months(patches)
+    # 月清: checked and judged, with the check dated by its month's deadline (an undated check counts)
+    deadlines = {m: month_deadline(m, s.month_clear_months) for m in set(months)}
+    on_time = np.array([checked[i] and judged[i] and (deadlines[m] is None or check_date[i] is None
+                                                      or check_date[i] <= deadlines[m]) for i, m in enumerate(months)],
+                       dtype=bool)
 
     unavailable = {}
     n_req = int(required.sum())
@@ -170,9 +179,9 @@ def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: 
         "mineral_patch_count": int(mineral.sum()), "target": s.field_check_target,
         "month_clear_months": s.month_clear_months,
         "met": (rate >= s.field_check_target - 1e-12) if rate is not None else None,
-        "record_source": (("图层字段" if any(c in patches.columns for c in ("核查状态", "核查日期")) else "")
-                          + ("、" if typed is not None and any(c in patches.columns for c in ("核查状态", "核查日期")) else "")
-                          + ("上一期台账" if typed is not None else "")) or None,
+        "record_source": "、".join(src for src, has in (
+            ("图层字段", any(c in patches.columns for c in ("核查状态", "核查日期"))),
+            ("上一期台账", typed is not None)) if has) or None,
         "unchecked": [{"id": ids[i], "township": towns[i], "area_mu": float(area[i]), "issue_month": months[i]}
                       for i in todo[:100]],
     }
@@ -180,11 +189,8 @@ def field_checks(patches: pd.DataFrame, settings, as_of: dt.date | None, typed: 
     by_month = []
     for m in sorted(set(months), key=lambda x: (x == "未知", not re.fullmatch(r"\d{4}-\d{2}", x), x)):
         sel = np.array([x == m for x in months], dtype=bool)
-        deadline = month_deadline(m, s.month_clear_months)
-        if known:
-            in_time = np.array([checked[i] and judged[i] and (deadline is None or check_date[i] is None
-                                                              or check_date[i] <= deadline) for i in range(n)])
-            clear = int((in_time & sel).sum())
+        deadline = deadlines[m]
+        clear = int((on_time & sel).sum())
         issued = int(sel.sum())
         row = {"month": m, "basis": sorted({b for b, ok in zip(basis, sel) if ok}),
                "issued": issued, "judged": int((judged & sel).sum()), "unjudged": int((~judged & sel).sum()),

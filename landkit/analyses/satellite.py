@@ -301,8 +301,9 @@ def satellite_ratio(county, config=None, checks: dict | None = None) -> Satellit
             unavailable[k] = why
     for col in ("area_m2", "farmland_m2", "farmland_net_m2", "farmland_used_m2", "yjjbnt_m2"):
         out[col[:-3] + "_mu"] = m2_to_mu(out[col].to_numpy())
-    out["下发月份"] = issue_months(out)[0]
-    fc = field_checks(out, s, county.as_of, checks)
+    issue = issue_months(out)
+    out["下发月份"] = issue[0]
+    fc = field_checks(out, s, county.as_of, checks, issue=issue)
     unavailable.update(fc.pop("unavailable", {}))
     summary.update(fc)
     if unavailable:

@@ -35,7 +35,7 @@ from ..findings import Finding
 from ..overlay.engine import overlay_areas
 from ..settings import settings_for
 from ..standards.area import ellipsoidal_area
-from ..standards.units import m2_to_ha, m2_to_mu
+from ..standards.units import m2_to_mu
 from .stock import date_field, geometry_values, layer_file, numeric_column, polygonal_only, resolve_as_of, \
     row_ids, text_column
 

@@ -247,10 +247,15 @@ def feature_ids(gdf, mask, role) -> list:
     return ("FID " + sub["lk_fid"].astype(str)).tolist()
 
 
+def is_blank(v) -> bool:
+    """None, NA, NaN or text of only spaces: a value nobody filled in."""
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+
 def key_text(v) -> str | None:
     """A record key as text, the same from a ledger cell and from a DataFrame value: stripped,
     an integral float without its '.0', None for blank or NaN."""
-    if v is None or v is pd.NA or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v):
+    if is_blank(v):
         return None
     if isinstance(v, float) and v.is_integer():
         v = int(v)

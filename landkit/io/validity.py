@@ -23,13 +23,10 @@ from ..dates import parse_dates
 from ..errors import InputError
 from ..findings import Finding
 from ..standards.codes import DLBM_TABLE, dlbm_from_name, is_township_code
-from .fields import ROLE_NAMES, SCHEMAS
+from .fields import ROLE_NAMES, SCHEMAS, is_blank as _blank
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
-
-def _blank(v) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
 def dlbm_from_dlmc(df: pd.DataFrame, role: str, file) -> list[Finding]:

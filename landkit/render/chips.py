@@ -664,28 +664,25 @@ def patch_chips(county, analysis=None, *, settings=None) -> ChipSet:
     crs = _chip_crs(sel.crs, np.asarray(sel.geometry.values, dtype=object))
     geoms = sel.geometry.to_crs(crs).values if not crs.equals(sel.crs) else sel.geometry.values
     crs = RioCRS.from_user_input(crs)
+
+    def unusable(role, why):          # this date's image gives no chip: every patch says why
+        out.image_reasons[role] = why
+        for p in out.items:
+            p.reasons[role] = why
     for role in ROLES:
         img = pair.get(role)
         if img is None:
-            why = f"县文件夹中没有{ROLE_NAMES[role]}影像"
-            out.image_reasons[role] = why
-            for p in out.items:
-                p.reasons[role] = why
+            unusable(role, f"县文件夹中没有{ROLE_NAMES[role]}影像")
             continue
         src, why = open_image(img.path, role, folder)
         if src is None:
-            out.image_reasons[role] = why
-            for p in out.items:
-                p.reasons[role] = why
+            unusable(role, why)
             continue
         with src:
             try:
                 _rgb_bands(src, c.bands)
             except ValueError as e:
-                why = f"{ROLE_NAMES[role]}影像 {relative_name(folder, img.path)}：{e}"
-                out.image_reasons[role] = why
-                for p in out.items:
-                    p.reasons[role] = why
+                unusable(role, f"{ROLE_NAMES[role]}影像 {relative_name(folder, img.path)}：{e}")
                 continue
             for p, g in zip(out.items, geoms):
                 try:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..standards.units import m2_to_mu
 from ._base import Frame
 from ._util import GRID, ellipsoidal, polygons_only, rng_for, snap
 
@@ -76,7 +77,7 @@ def parcel_values(zd_geom, zd_df: pd.DataFrame, seed: int, crs) -> pd.DataFrame:
     rng = rng_for(seed, "parcel_values")
     out = zd_df.copy()
     area = ellipsoidal(zd_geom, crs)
-    mu = area * 3 / 2000
+    mu = m2_to_mu(area)
     per_mu = np.where(out["用途"].to_numpy() == "商服用地", 300.0, 180.0)
     per_mu = per_mu * np.clip(rng.lognormal(0.0, 0.45, len(out)), 0.2, 4.0)
     out["建筑面积"] = np.round(out["容积率"].to_numpy(dtype="float64") * area, 2)

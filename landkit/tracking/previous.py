@@ -28,7 +28,7 @@ from pathlib import Path
 from ..dates import parse_date
 from ..errors import InputError
 from ..findings import Finding
-from ..io.fields import key_text  # noqa: F401  (landkit.tracking.previous.key_text)
+from ..io.fields import is_blank as _blank, key_text  # noqa: F401  (landkit.tracking.previous.key_text)
 
 #: sheet title → the column whose value identifies a record across runs
 KEY_COLUMNS = {"批而未供": "批准文号", "闲置土地": "电子监管号", "低效用地": "宗地代码",
@@ -94,9 +94,6 @@ class PreviousLedger:
         """The rows of ``sheet`` that carry a key (the last one wins for a repeated key)."""
         return {r.key: r for r in self.rows.get(sheet, []) if r.key is not None}
 
-
-def _blank(v) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def read_previous_ledger(path) -> PreviousLedger:
